@@ -1,0 +1,67 @@
+# fcgihost: `make run` serves the demo behind nginx on http://127.0.0.1:8080/,
+# `make test` runs every test. Both install missing Debian packages first.
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+BUILD    ?= build
+PREFIX   ?= /usr/local
+WARN      = -std=c++17 -Wall -Wextra -Werror -pthread -MMD -MP
+LDLIBS    = -lfcgi -lboost_thread -lboost_chrono -lpthread
+
+LIB_SRC   = $(wildcard src/*.cpp)
+DEMO_SRC  = $(wildcard src/demo/*.cpp)
+TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
+LIB       = $(BUILD)/libfcgihost.a
+DEMO      = $(BUILD)/fcgihost-demo
+TESTS     = $(BUILD)/fcgihost-tests
+obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+
+BUILD_PACKAGES = g++ make libfcgi-dev libboost-thread-dev libcppunit-dev
+RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
+
+.PHONY: all test run install clean deps-build deps-run check-asan check-tsan
+all: $(LIB) $(DEMO) $(TESTS)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(WARN) $(CXXFLAGS) -Iinclude -Isrc -Itests -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRC))
+	$(AR) rcs $@ $^
+
+$(DEMO): $(call obj,$(DEMO_SRC)) $(LIB)
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB)
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -lcppunit -o $@
+
+test: deps-build
+	$(MAKE) --no-print-directory all
+	$(TESTS)
+
+run: deps-run
+	$(MAKE) --no-print-directory $(DEMO)
+	nginx/run-demo.sh $(DEMO)
+
+# Sanitizer builds of the whole suite, each in its own build directory.
+check-asan: deps-build
+	$(MAKE) --no-print-directory BUILD=build-asan CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+	UBSAN_OPTIONS=halt_on_error=1 build-asan/fcgihost-tests
+check-tsan: deps-build
+	$(MAKE) --no-print-directory BUILD=build-tsan CXXFLAGS="-O1 -g -fsanitize=thread" all
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
+
+install: $(LIB) $(DEMO)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/fcgihost $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/fcgihost/*.hpp $(DESTDIR)$(PREFIX)/include/fcgihost/
+	install -m 755 $(DEMO) $(DESTDIR)$(PREFIX)/bin/
+
+deps-build:
+	@.ci/ensure-packages $(BUILD_PACKAGES)
+deps-run:
+	@.ci/ensure-packages $(RUN_PACKAGES)
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

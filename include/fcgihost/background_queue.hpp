@@ -1,0 +1,28 @@
+// BackgroundQueue: the one thing a handler needs to defer work. Handlers depend on this
+// interface, not on JobQueue, so a test can hand them a queue it drives by hand.
+#pragma once
+
+#include "fcgihost/cancellation.hpp"
+
+#include <functional>
+#include <string>
+
+namespace fcgihost {
+
+// A job runs on a worker thread, after the request that queued it has ended. Capture by
+// value: nothing of the request is alive by then.
+using Job = std::function<void(const CancellationToken&)>;
+
+// Why queue() took or refused a job. A refusal is never silent: the handler gets this
+// value (the demo answers 503), and the queue counts and logs it.
+enum class QueueResult { accepted, full, stopping };
+const char* to_string(QueueResult result);
+
+class BackgroundQueue {
+public:
+    virtual ~BackgroundQueue() = default;
+    // Never blocks on a job. `name` identifies the job in logs and drain reports.
+    virtual QueueResult queue(std::string name, Job job) = 0;
+};
+
+}  // namespace fcgihost

@@ -1,0 +1,70 @@
+// Cancellation: how a background job learns that the process is shutting down.
+//
+// A CancellationSource owns the state; CancellationTokens are cheap copyable views of it
+// handed to jobs. The state only moves forward: running -> stopping -> cancelled.
+//   stopping()  shutdown has begun; long-running loops should wrap up (this is where
+//               ASP.NET's QBWI and hosted-service tokens fire).
+//   cancelled() the drain deadline has passed; return now, the process exits soon.
+// cancelled() implies stopping(). All members are thread-safe; a transition is visible to
+// every thread once the call that made it has returned.
+//
+// Example (a job that keeps its sleep through the drain but not past the deadline):
+//     queue.queue("resize", [path](const CancellationToken& token) {
+//         for (int i = 0; i < 10; ++i) {
+//             if (!token.sleep_for(std::chrono::milliseconds(100), TokenLevel::cancelled)) return;
+//             resize_step(path, i);
+//         }
+//     });
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+namespace fcgihost {
+
+enum class TokenLevel { running = 0, stopping = 1, cancelled = 2 };
+
+namespace detail { struct CancellationState; }
+
+class CancellationToken {
+public:
+    // A token no source controls: never stopping, never cancelled. Handy in tests.
+    CancellationToken();
+
+    bool stopping() const;
+    bool cancelled() const;
+    TokenLevel level() const;
+
+    // Sleeps for `duration`, waking early once the token reaches `wake_on`.
+    // Returns true if the whole duration passed, false if the token woke it.
+    // With the default, both stopping and cancelling wake the sleep.
+    bool sleep_for(std::chrono::milliseconds duration, TokenLevel wake_on = TokenLevel::stopping) const;
+    bool sleep_until(std::chrono::steady_clock::time_point deadline,
+                     TokenLevel wake_on = TokenLevel::stopping) const;
+
+    // Blocks until the token reaches `level` (running returns at once).
+    void wait(TokenLevel level) const;
+
+private:
+    friend class CancellationSource;
+    explicit CancellationToken(std::shared_ptr<detail::CancellationState> state);
+    std::shared_ptr<detail::CancellationState> state_;  // shared with the source; guards itself
+};
+
+class CancellationSource {
+public:
+    CancellationSource(const CancellationSource&) = delete;
+    CancellationSource& operator=(const CancellationSource&) = delete;
+    CancellationSource();
+    ~CancellationSource();
+
+    CancellationToken token() const;
+    void request_stop();  // running -> stopping; no effect later on
+    void cancel();        // -> cancelled (implies stopping)
+    TokenLevel level() const;
+
+private:
+    std::shared_ptr<detail::CancellationState> state_;
+};
+
+}  // namespace fcgihost

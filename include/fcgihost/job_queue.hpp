@@ -1,0 +1,123 @@
+// JobQueue: the tracked set of background workers that runs the work handlers defer.
+//
+// Contract:
+// - queue() never blocks on a job and never drops one silently: it returns accepted,
+//   full (capacity reached) or stopping (closed for shutdown), and every rejection is
+//   counted and logged.
+// - Jobs run on the queue's own worker threads, oldest first. A job that throws (anything,
+//   std::exception or not) is logged with its name and counted as failed; the worker goes on.
+//   No exception ever leaves a worker thread.
+// - A job gets a CancellationToken (see cancellation.hpp) and must capture what it needs by
+//   value: the request it came from is gone once the handler returns.
+// - The drain is driven from outside (ShutdownSequence) with the steps below, in this order:
+//   request_stop(), close(), wait_idle_until(), cancel(), wait_idle_until(), abandon_rest().
+#pragma once
+
+#include "fcgihost/background_queue.hpp"
+#include "fcgihost/cancellation.hpp"
+
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/lock_guard.hpp>
+#include <boost/thread/mutex.hpp>
+#include <boost/thread/thread.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fcgihost {
+
+struct JobQueueOptions {
+    std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
+    unsigned workers = 2;         // worker threads
+    int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
+};
+
+// A consistent snapshot of the counters, all taken under one lock.
+struct JobCounts {
+    std::size_t queued = 0;
+    std::size_t running = 0;
+    std::uint64_t accepted = 0;
+    std::uint64_t completed = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t rejected_full = 0;
+    std::uint64_t rejected_stopping = 0;
+    std::uint64_t cancelled = 0;   // were running at cancel() and returned in the grace
+    std::uint64_t abandoned = 0;   // never started before cancel(), or still running at abandon_rest()
+    std::size_t capacity = 0;
+    std::size_t high_water = 0;    // most jobs ever waiting at once
+};
+
+enum class WaitResult { idle, deadline, interrupted };
+
+class JobQueue : public BackgroundQueue {
+public:
+    JobQueue(const JobQueue&) = delete;
+    JobQueue& operator=(const JobQueue&) = delete;
+
+    explicit JobQueue(JobQueueOptions options = {});
+    // Cancels what is left and joins the workers if they are still running; jobs that do
+    // not return keep the destructor waiting, so drain first where that matters.
+    ~JobQueue();
+
+    // Starts the worker threads. Jobs queued before start() wait for it.
+    void start();
+
+    QueueResult queue(std::string name, Job job) override;
+
+    JobCounts counts() const;
+    CancellationToken token() const;
+
+    // Drain steps.
+    void request_stop();  // tokens report stopping(); jobs are still accepted
+    void close();         // from now on queue() returns stopping
+    // Waits until nothing is queued or running, the deadline passes, or interrupt_wait().
+    WaitResult wait_idle_until(std::chrono::steady_clock::time_point deadline);
+    void interrupt_wait();  // makes the current (or next) wait_idle_until return interrupted
+    // Tokens report cancelled(); jobs not yet started are removed and counted abandoned.
+    // Returns their names.
+    std::vector<std::string> cancel();
+    // Jobs still running are counted abandoned (they cannot be stopped from outside);
+    // returns their names. Workers are left running: the caller is about to exit.
+    std::vector<std::string> abandon_rest();
+    // Names of the jobs that returned after cancel() while running (counted cancelled).
+    std::vector<std::string> cancelled_names() const;
+
+private:
+    struct Entry {
+        std::uint64_t id;
+        std::string name;
+        Job job;
+    };
+    struct Running {
+        std::string name;
+        bool was_cancelled = false;  // cancel() happened while it ran
+        bool abandoned = false;      // already counted by abandon_rest()
+    };
+
+    void worker_main();
+    void run_one(Entry& entry);
+    bool idle_locked() const { return waiting_.empty() && running_.empty(); }
+
+    const JobQueueOptions options_;
+    CancellationSource source_;
+    boost::thread_group workers_;
+
+    mutable boost::mutex mutex_;
+    boost::condition_variable work_ready_;   // a job was queued or workers must exit
+    boost::condition_variable state_changed_;  // a job ended or a wait was interrupted
+    std::deque<Entry> waiting_;              // guarded by mutex_
+    std::map<std::uint64_t, Running> running_;  // guarded by mutex_
+    std::uint64_t next_id_ = 1;              // guarded by mutex_
+    bool closed_ = false;                    // guarded by mutex_
+    bool exit_workers_ = false;              // guarded by mutex_
+    bool started_ = false;                   // guarded by mutex_
+    std::uint64_t interrupts_ = 0;           // guarded by mutex_
+    JobCounts counts_;                       // guarded by mutex_ (queued/running derived)
+    std::vector<std::string> cancelled_names_;  // guarded by mutex_
+};
+
+}  // namespace fcgihost

@@ -1,0 +1,42 @@
+// Logging: one line per event on stderr, never interleaved between threads.
+//
+// Every line is "<UTC time> <LEVEL> [<pid>] <message>\n", written with a single write(2)
+// while holding a process-wide mutex, so lines from different threads never mix and a
+// line up to PIPE_BUF bytes stays whole even when several processes share the pipe
+// (nginx, mod_fcgid and systemd all capture stderr that way). CR and LF inside a message
+// are replaced by spaces: a message is always exactly one line.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+namespace fcgihost {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
+
+// Lines below this level are not written. Default: info. Safe to call at any time.
+void log_set_level(LogLevel level);
+LogLevel log_level();
+
+// Where lines go; default is fd 2. Tests point it at a pipe or file. The fd is not owned.
+void log_set_fd(int fd);
+
+// Writes one line. Never throws; a failed write is ignored (there is nowhere left to report it).
+void log_line(LogLevel level, const std::string& message) noexcept;
+
+// Builds the message from any streamable parts: log_info("queued ", name, " (", n, " waiting)").
+template <class... Parts>
+std::string log_concat(const Parts&... parts) {
+    std::ostringstream out;
+    (out << ... << parts);
+    return out.str();
+}
+
+template <class... Parts> void log_debug(const Parts&... p) {
+    if (log_level() <= LogLevel::debug) log_line(LogLevel::debug, log_concat(p...));
+}
+template <class... Parts> void log_info(const Parts&... p) { log_line(LogLevel::info, log_concat(p...)); }
+template <class... Parts> void log_warn(const Parts&... p) { log_line(LogLevel::warn, log_concat(p...)); }
+template <class... Parts> void log_error(const Parts&... p) { log_line(LogLevel::error, log_concat(p...)); }
+
+}  // namespace fcgihost

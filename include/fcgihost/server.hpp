@@ -1,0 +1,105 @@
+// Server: the request threads. Each owns one FCGX_Request; all of them wait on one epoll
+// set that holds the listener, every idle connection and a stop eventfd, so
+//  - any free thread serves the next request from any connection (an idle kept-alive
+//    connection from nginx occupies no thread), and
+//  - a stop wakes threads that are idle, which a thread blocked in accept() never is.
+// See server.cpp for the stop sequence.
+#pragma once
+
+#include "fcgihost/listener.hpp"
+#include "fcgihost/router.hpp"
+
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/mutex.hpp>
+#include <boost/thread/thread.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <unordered_map>
+
+struct FCGX_Request;
+
+namespace fcgihost {
+
+struct ServerOptions {
+    unsigned threads = 4;
+    std::size_t max_body = 1024 * 1024;
+    std::chrono::milliseconds io_timeout{30000};
+};
+
+struct ServerCounts {
+    std::uint64_t served = 0;        // responses written (any status)
+    std::uint64_t active = 0;        // requests being handled now
+    std::uint64_t handler_errors = 0;  // handlers that threw (answered 500)
+    std::uint64_t bad_requests = 0;  // answered 4xx before the handler ran
+    std::uint64_t connections = 0;   // connections open now
+};
+
+class Server {
+public:
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // The listener must outlive the server. `handler` answers every request; it is called
+    // from several threads at once. FCGX_Init() must have been called.
+    Server(Listener& listener, Handler handler, ServerOptions options);
+    // Stops (if needed) and joins the threads; call only once they can finish.
+    ~Server();
+
+    void start();  // throws std::runtime_error if epoll or eventfd cannot be set up
+
+    // Stops taking connections and finishes what is in flight. Idempotent, any thread.
+    void begin_stop();
+    // True once every request thread has exited (after begin_stop). Wakes as soon as
+    // they have.
+    bool wait_stopped_until(std::chrono::steady_clock::time_point deadline);
+    // Makes the current wait_stopped_until return false now (a second Ctrl-C).
+    void interrupt_wait();
+
+    ServerCounts counts() const;
+
+private:
+    enum class Served { keep, closed };
+    struct Connection {
+        int fd;
+        bool busy;  // a thread is reading or writing it
+    };
+
+    void thread_main();
+    void on_listener_ready(FCGX_Request& request);
+    void on_connection_ready(std::uint64_t id, FCGX_Request& request);
+    bool on_stop_event();  // true: this thread exits
+    void close_listener_locked();
+    void close_idle_connections_locked();
+    void release_connection(std::uint64_t id, bool closed_already);
+    void pass_stop_baton_if_drained_locked();
+    void resume_listener_locked();
+    Served serve(int fd, FCGX_Request& request);
+    void arm(int fd, std::uint64_t tag, int op);
+
+    Listener& listener_;
+    const Handler handler_;
+    const ServerOptions options_;
+    int epoll_fd_ = -1;
+    int stop_fd_ = -1;  // eventfd; readable from begin_stop() on
+    boost::thread_group threads_;
+
+    mutable boost::mutex mutex_;
+    boost::condition_variable threads_exited_;
+    bool listener_open_ = false;      // guarded by mutex_
+    bool stopping_ = false;           // guarded by mutex_
+    std::atomic<bool> listener_paused_{false};  // written under mutex_; read without it
+    bool stop_work_done_ = false;     // guarded by mutex_
+    unsigned running_threads_ = 0;    // guarded by mutex_
+    std::uint64_t interrupts_ = 0;    // guarded by mutex_
+    std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_
+    std::unordered_map<std::uint64_t, Connection> connections_;  // guarded by mutex_
+
+    std::atomic<std::uint64_t> served_{0};
+    std::atomic<std::uint64_t> active_{0};
+    std::atomic<std::uint64_t> handler_errors_{0};
+    std::atomic<std::uint64_t> bad_requests_{0};
+};
+
+}  // namespace fcgihost

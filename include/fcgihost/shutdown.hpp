@@ -1,0 +1,88 @@
+// ShutdownSequence: the drain, as a named sequence of steps (SPEC section 3).
+//
+//   stop signal   requests: stop accepting, finish what is in flight (a created socket's
+//                 backlog is served); jobs: stopping() becomes true, queued and running
+//                 jobs go on; jobs queued by the requests still in flight are accepted.
+//   requests done the queue refuses new jobs (stopping).
+//   all jobs done exit status 0, at once.
+//   deadline      (--drain-timeout after the signal) cancelled() becomes true; jobs not
+//                 yet started are abandoned; running ones get --cancel-grace to return.
+//   grace over    jobs still running are abandoned; exit status kExitWorkLost.
+// One more SIGINT (Ctrl-C again) jumps to the next step; one more SIGTERM, SIGHUP or
+// SIGQUIT changes nothing, since mod_fcgid sends SIGTERM twice on every Apache reload
+// and a hard restart sends SIGHUP to the whole process group.
+// Every abandoned job is logged by name; the sequence ends with one summary line.
+#pragma once
+
+#include "fcgihost/job_queue.hpp"
+#include "fcgihost/server.hpp"
+
+#include <boost/thread/condition_variable.hpp>
+#include <boost/thread/mutex.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace fcgihost {
+
+constexpr int kExitDrained = 0;
+constexpr int kExitWorkLost = 3;  // a job was cancelled or abandoned
+
+enum class HostState { running, draining, cancelling, stopped };
+const char* to_string(HostState state);
+
+struct DrainOptions {
+    std::chrono::milliseconds drain_timeout{30000};
+    std::chrono::milliseconds cancel_grace{5000};
+};
+
+struct DrainReport {
+    int exit_status = kExitDrained;
+    std::chrono::milliseconds took{0};
+    bool requests_finished = true;     // every request thread exited
+    bool workers_finished = true;      // no job still running (none abandoned while running)
+    std::vector<std::string> cancelled;
+    std::vector<std::string> abandoned;
+    std::string summary;               // the summary line, as logged
+};
+
+class ShutdownSequence {
+public:
+    ShutdownSequence(const ShutdownSequence&) = delete;
+    ShutdownSequence& operator=(const ShutdownSequence&) = delete;
+
+    // `server` may be null (a host with no request side, or a test).
+    ShutdownSequence(Server* server, JobQueue& jobs, DrainOptions options);
+
+    // Records a signal; for the SignalWatcher. Never blocks for long, never throws.
+    void notify_signal(int sig);
+    // Starts the drain as a first SIGTERM would.
+    void request_stop(const std::string& reason);
+
+    // Blocks until the first stop, runs the sequence, returns its report.
+    DrainReport run();
+
+    HostState state() const;
+    // Time left before the drain deadline; zero while running or once past it.
+    std::chrono::milliseconds deadline_left() const;
+
+private:
+    // True once Ctrl-C was pressed `count` more times after the first stop signal.
+    bool skipped(unsigned count) const;
+    void set_state(HostState state);
+
+    Server* const server_;
+    JobQueue& jobs_;
+    const DrainOptions options_;
+
+    mutable boost::mutex mutex_;
+    boost::condition_variable stop_requested_changed_;
+    bool stop_requested_ = false;       // guarded by mutex_
+    std::string reason_;                // guarded by mutex_
+    unsigned skips_ = 0;                // guarded by mutex_; SIGINTs after the first
+    HostState state_ = HostState::running;  // guarded by mutex_
+    std::chrono::steady_clock::time_point deadline_{};  // guarded by mutex_
+};
+
+}  // namespace fcgihost

@@ -1,0 +1,27 @@
+// Status: what the status path shows (SPEC section 5), as JSON or Prometheus text.
+#pragma once
+
+#include "fcgihost/job_queue.hpp"
+#include "fcgihost/server.hpp"
+#include "fcgihost/shutdown.hpp"
+
+#include <string>
+
+namespace fcgihost {
+
+struct StatusSnapshot {
+    HostState state = HostState::running;
+    double uptime_seconds = 0;
+    long long drain_deadline_left_ms = 0;
+    unsigned request_threads = 0;
+    unsigned workers = 0;
+    int pid = 0;
+    ServerCounts requests;
+    JobCounts jobs;
+};
+
+std::string status_json(const StatusSnapshot& status);
+// Prometheus text exposition format 0.0.4; every metric prefixed "fcgihost_".
+std::string status_prometheus(const StatusSnapshot& status);
+
+}  // namespace fcgihost

@@ -1,0 +1,112 @@
+#include "demo_routes.hpp"
+
+#include "fcgihost/log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace fcgihost {
+namespace demo {
+namespace {
+
+constexpr long kMaxWorkMs = 3600 * 1000;
+constexpr std::size_t kMaxIdLength = 64;
+
+std::atomic<unsigned long> next_anonymous_id{1};
+
+// Ids go into JSON and into one-line log records, so they are kept to a safe alphabet.
+bool valid_id(const std::string& id) {
+    if (id.empty() || id.size() > kMaxIdLength) return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                  c == '_' || c == '.';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// The id from ?id=, or a fresh one; "" if the given one is unusable.
+std::string job_id(const Request& request) {
+    if (!request.has_query("id")) return "job-" + std::to_string(next_anonymous_id++);
+    std::string id = request.query("id");
+    return valid_id(id) ? id : std::string();
+}
+
+Response queued_response(const std::string& id, QueueResult result) {
+    if (result == QueueResult::accepted) {
+        return Response::json(202, "{\"id\":\"" + id + "\",\"queued\":true}\n");
+    }
+    Response refused = Response::json(
+        503, "{\"id\":\"" + id + "\",\"queued\":false,\"reason\":\"" + to_string(result) + "\"}\n");
+    refused.set_header("Retry-After", "1");
+    return refused;
+}
+
+Response bad_request(const std::string& why) { return Response::text(400, why + "\n"); }
+
+}  // namespace
+
+void append_done_line(const std::string& path, const std::string& id) {
+    std::string line = "done " + id + "\n";
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("job log " + path + ": " + std::strerror(errno));
+    ssize_t written = ::write(fd, line.data(), line.size());
+    int write_errno = errno;
+    bool synced = ::fsync(fd) == 0;
+    ::close(fd);
+    if (written != static_cast<ssize_t>(line.size())) {
+        throw std::runtime_error("job log " + path + ": write: " + std::strerror(write_errno));
+    }
+    if (!synced) throw std::runtime_error("job log " + path + ": fsync failed");
+}
+
+void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options) {
+    router.get("/", [](const Request&) { return Response::text(200, "hello\n"); });
+
+    std::string job_log = options.job_log;
+    router.get("/work", [&jobs, job_log](const Request& request) {
+        std::string id = job_id(request);
+        if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
+        long ms = 0;
+        std::string ms_text = request.query("ms", "0");
+        if (ms_text.empty() || ms_text.size() > 7 || ms_text.find_first_not_of("0123456789") != std::string::npos ||
+            (ms = std::stol(ms_text)) > kMaxWorkMs) {
+            return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
+        }
+        QueueResult result = jobs.queue("work:" + id, [id, ms, job_log](const CancellationToken& token) {
+            // Keeps sleeping through "stopping": the drain exists to let this finish.
+            if (!token.sleep_for(std::chrono::milliseconds(ms), TokenLevel::cancelled)) {
+                log_warn("job work:", id, " cancelled before its ", ms, " ms were up; no done line");
+                return;
+            }
+            if (job_log.empty()) {
+                log_info("done ", id);
+            } else {
+                append_done_line(job_log, id);
+            }
+        });
+        return queued_response(id, result);
+    });
+
+    router.get("/fail", [&jobs](const Request& request) {
+        std::string id = job_id(request);
+        if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
+        QueueResult result = jobs.queue("fail:" + id, [id](const CancellationToken&) {
+            throw std::runtime_error("job " + id + " failed on purpose (/fail)");
+        });
+        return queued_response(id, result);
+    });
+
+    router.post("/echo", [](const Request& request) {
+        std::string type = request.header("content-type");
+        return Response(200, request.body(), type.empty() ? "application/octet-stream" : type);
+    });
+}
+
+}  // namespace demo
+}  // namespace fcgihost

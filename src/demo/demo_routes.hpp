@@ -1,0 +1,25 @@
+// The demo application's routes (SPEC section 7). They depend only on a Router and a
+// BackgroundQueue, so tests can run them with a queue they drive themselves.
+#pragma once
+
+#include "fcgihost/background_queue.hpp"
+#include "fcgihost/router.hpp"
+
+#include <string>
+
+namespace fcgihost {
+namespace demo {
+
+struct DemoOptions {
+    std::string job_log;  // file that gets "done <id>" per finished job; "" logs it instead
+};
+
+// GET /, GET /work?ms=N&id=X, GET /fail?id=X, POST /echo.
+void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options);
+
+// Appends "done <id>\n" to `path` with one write and fsync. Throws std::runtime_error if
+// the file cannot be opened or written (the job then counts as failed, and says why).
+void append_done_line(const std::string& path, const std::string& id);
+
+}  // namespace demo
+}  // namespace fcgihost

@@ -1,0 +1,19 @@
+// fcgihost-demo: the demo responder that `make run` serves behind nginx (SPEC section 7).
+#include "demo_routes.hpp"
+
+#include "fcgihost/host.hpp"
+
+int main(int argc, char** argv) {
+    fcgihost::demo::DemoOptions demo;
+    fcgihost::HostOptions defaults;
+    defaults.status_path = "/status";
+    defaults.ping_path = "/ping";
+    return fcgihost::run_main(
+        argc, argv, "fcgihost-demo",
+        [&demo](fcgihost::OptionSet& flags) {
+            flags.add("job-log", "PATH", "", "file that gets a 'done ID' line per finished /work job",
+                      [&demo](const std::string& v) { demo.job_log = v; });
+        },
+        [&demo](fcgihost::Host& host) { fcgihost::demo::add_demo_routes(host.router(), host.jobs(), demo); },
+        defaults);
+}

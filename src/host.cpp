@@ -1,0 +1,148 @@
+#include "fcgihost/host.hpp"
+
+#include "fcgihost/listener.hpp"
+#include "fcgihost/log.hpp"
+#include "fcgihost/signals.hpp"
+
+#include <fcgiapp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+extern char** environ;
+
+namespace fcgihost {
+namespace {
+
+unsigned default_threads() {
+    unsigned cores = std::thread::hardware_concurrency();
+    return 2 * (cores == 0 ? 1 : cores);
+}
+
+JobQueueOptions queue_options(const HostOptions& o) {
+    JobQueueOptions q;
+    q.capacity = o.queue_capacity;
+    q.workers = o.workers;
+    q.worker_nice = o.worker_nice;
+    return q;
+}
+
+HostOptions resolved(HostOptions o) {
+    if (o.threads == 0) o.threads = default_threads();
+    return o;
+}
+
+}  // namespace
+
+Host::Host(HostOptions options)
+    : options_(resolved(std::move(options))),
+      jobs_(queue_options(options_)),
+      started_(std::chrono::steady_clock::now()) {}
+
+Host::~Host() = default;
+
+Response Host::dispatch(const Request& request) const {
+    if (!options_.status_path.empty() && request.path() == options_.status_path) {
+        StatusSnapshot snapshot = status();
+        if (request.query("format") == "prometheus") {
+            return Response(200, status_prometheus(snapshot), "text/plain; version=0.0.4; charset=utf-8");
+        }
+        return Response::json(200, status_json(snapshot));
+    }
+    if (!options_.ping_path.empty() && request.path() == options_.ping_path) {
+        return Response::text(200, "pong\n");
+    }
+    return router_.route(request);
+}
+
+StatusSnapshot Host::status() const {
+    StatusSnapshot s;
+    s.pid = static_cast<int>(getpid());
+    s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    s.request_threads = options_.threads;
+    s.workers = options_.workers;
+    s.jobs = jobs_.counts();
+    if (const Server* server = server_.load()) s.requests = server->counts();
+    if (const ShutdownSequence* sequence = sequence_.load()) {
+        s.state = sequence->state();
+        s.drain_deadline_left_ms = sequence->deadline_left().count();
+    }
+    return s;
+}
+
+int Host::run() {
+    Listener listener = [this] {
+        try {
+            return Listener::open(options_);
+        } catch (const ListenerError& e) {
+            log_error(e.what());
+            throw;
+        }
+    }();
+    log_info("listening on ", listener.description(), "; ", options_.threads, " request threads, ",
+             options_.workers, " workers, queue capacity ", options_.queue_capacity, "; drain timeout ",
+             options_.drain_timeout.count(), " ms, cancel grace ", options_.cancel_grace.count(), " ms");
+
+    jobs_.start();
+    ServerOptions server_options;
+    server_options.threads = options_.threads;
+    server_options.max_body = options_.max_body;
+    server_options.io_timeout = options_.io_timeout;
+    Server server(listener, [this](const Request& r) { return dispatch(r); }, server_options);
+    ShutdownSequence sequence(&server, jobs_, DrainOptions{options_.drain_timeout, options_.cancel_grace});
+    server_ = &server;
+    sequence_ = &sequence;
+    server.start();
+    DrainReport report;
+    {
+        SignalWatcher watcher([&sequence](int sig) { sequence.notify_signal(sig); });
+        report = sequence.run();
+    }
+    if (!report.requests_finished || !report.workers_finished) {
+        // Threads still run code that uses this stack; only leaving now is safe.
+        _exit(report.exit_status);
+    }
+    server_ = nullptr;
+    sequence_ = nullptr;
+    return report.exit_status;
+}
+
+int run_main(int argc, char** argv, const std::string& program, const std::function<void(OptionSet&)>& add_flags,
+             const std::function<void(Host&)>& setup, HostOptions defaults) {
+    HostOptions options = defaults;
+    OptionSet flags;
+    add_host_options(flags, options);
+    if (add_flags) add_flags(flags);
+    try {
+        if (!flags.parse(argc, argv, environ)) {
+            std::cout << flags.help(program);
+            return 0;
+        }
+        if (!options.socket_path.empty() && !options.listen.empty()) {
+            throw OptionError("--socket and --listen: give only one");
+        }
+    } catch (const OptionError& e) {
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+        return 2;
+    }
+    log_set_level(options.log_level);
+    block_stop_signals();
+    if (FCGX_Init() != 0) {
+        log_error("FCGX_Init failed");
+        return 1;
+    }
+    try {
+        Host host(options);
+        if (setup) setup(host);
+        return host.run();
+    } catch (const ListenerError&) {
+        return 1;  // already logged
+    } catch (const std::exception& e) {
+        log_error("fatal: ", e.what());
+        return 1;
+    }
+}
+
+}  // namespace fcgihost

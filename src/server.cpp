@@ -1,0 +1,435 @@
+// DESIGN
+// Threads. N request threads share one epoll set. Every member of the set is one-shot,
+// so an event goes to exactly one thread, which re-arms the fd when it is done with it:
+//   tag 0  the listener: the thread accepts what is queued, registers each connection,
+//          re-arms the listener, and serves the last one itself if it already has data;
+//   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
+//   tag 2+ a connection: the thread serves one request on it with libfcgi, then re-arms
+//          it (FCGI_KEEP_CONN) or lets libfcgi close it.
+// Stop. begin_stop() marks the server stopping and makes stop_fd_ readable. The first
+// thread to get that event removes a created socket's path, accepts the backlog that is
+// already queued (those clients are served, not reset), closes the listener, and closes
+// kept connections that are idle with nothing to read. When nothing is left the thread
+// re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
+// that reaches every thread without any of them spinning on a readable fd. Whoever
+// closes the last connection re-arms it too.
+// libfcgi. FCGX_Accept_r() accepts on request.listen_sock only when request.ipcFd < 0;
+// we hand it a connection we accepted ourselves by setting ipcFd (keepConnection set so
+// that the FCGX_Finish_r it starts with does not close it), and give it listen_sock -1 so
+// that after a protocol error, when it has closed the connection, its retry fails at once
+// instead of accepting behind our back. These fields are public in fcgiapp.h and have not
+// changed since libfcgi 2.2; integration tests exercise this path on every run.
+#include "fcgihost/server.hpp"
+
+#include "fcgihost/log.hpp"
+
+#include <fcgiapp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace fcgihost {
+namespace {
+
+constexpr std::uint64_t kListenerTag = 0;
+constexpr std::uint64_t kStopTag = 1;
+constexpr int kAcceptBatch = 64;
+constexpr int kPausedRetryMs = 250;
+
+enum class Peek { data, eof, nothing };
+
+Peek peek(int fd) {
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return Peek::data;
+    if (n == 0) return Peek::eof;
+    return (errno == EAGAIN || errno == EWOULDBLOCK) ? Peek::nothing : Peek::eof;
+}
+
+void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+NameValues read_params(const FCGX_Request& request) {
+    NameValues params;
+    for (char** env = request.envp; env != nullptr && *env != nullptr; ++env) {
+        const char* eq = std::strchr(*env, '=');
+        if (eq == nullptr) continue;
+        params.emplace_back(std::string(*env, static_cast<std::size_t>(eq - *env)), std::string(eq + 1));
+    }
+    return params;
+}
+
+std::string find_param(const NameValues& params, const char* name) {
+    for (const auto& nv : params) {
+        if (nv.first == name) return nv.second;
+    }
+    return std::string();
+}
+
+// Reads the body within the limit. Returns 0 when it is complete, else the status to
+// answer with: 413 over the limit, 400 when it disagrees with CONTENT_LENGTH.
+int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, std::string& body) {
+    std::string length_text = find_param(params, "CONTENT_LENGTH");
+    std::size_t expected = 0;
+    bool has_length = !length_text.empty();
+    if (has_length) {
+        if (length_text.find_first_not_of("0123456789") != std::string::npos || length_text.size() > 18) {
+            return 400;
+        }
+        expected = std::stoull(length_text);
+        if (expected > max_body) return 413;
+    }
+    std::size_t want = has_length ? expected : max_body + 1;
+    body.resize(want);
+    std::size_t got = 0;
+    while (got < want) {
+        int n = FCGX_GetStr(&body[got], static_cast<int>(std::min<std::size_t>(want - got, 65536)), in);
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    body.resize(got);
+    if (!has_length) return got > max_body ? 413 : 0;
+    if (got < expected) return 400;
+    if (FCGX_GetChar(in) != EOF) return 400;
+    return 0;
+}
+
+void write_response(FCGX_Request& request, const Response& response, bool with_body) {
+    std::string head = response.cgi_head();
+    FCGX_PutStr(head.data(), static_cast<int>(head.size()), request.out);
+    if (with_body && !response.body().empty()) {
+        FCGX_PutStr(response.body().data(), static_cast<int>(response.body().size()), request.out);
+    }
+}
+
+}  // namespace
+
+Server::Server(Listener& listener, Handler handler, ServerOptions options)
+    : listener_(listener), handler_(std::move(handler)), options_(options) {}
+
+Server::~Server() {
+    begin_stop();
+    threads_.join_all();
+    for (auto& entry : connections_) ::close(entry.second.fd);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+void Server::arm(int fd, std::uint64_t tag, int op) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = tag;
+    if (epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
+        log_error("epoll_ctl(fd ", fd, "): ", std::strerror(errno));
+    }
+}
+
+void Server::start() {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epoll_fd_ < 0 || stop_fd_ < 0) throw std::runtime_error(std::string("epoll/eventfd: ") + std::strerror(errno));
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        listener_open_ = true;
+        running_threads_ = options_.threads;
+    }
+    arm(listener_.fd(), kListenerTag, EPOLL_CTL_ADD);
+    arm(stop_fd_, kStopTag, EPOLL_CTL_ADD);
+    for (unsigned i = 0; i < options_.threads; ++i) {
+        threads_.create_thread([this] { thread_main(); });
+    }
+}
+
+void Server::begin_stop() {
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (stopping_ || epoll_fd_ < 0) return;
+        stopping_ = true;
+    }
+    std::uint64_t one = 1;
+    if (write(stop_fd_, &one, sizeof one) != sizeof one) log_error("stop eventfd: ", std::strerror(errno));
+}
+
+bool Server::wait_stopped_until(std::chrono::steady_clock::time_point deadline) {
+    boost::unique_lock<boost::mutex> lock(mutex_);
+    const std::uint64_t interrupts_at_entry = interrupts_;
+    while (running_threads_ > 0) {
+        if (interrupts_ != interrupts_at_entry) return false;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return false;
+        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+        threads_exited_.wait_for(lock, boost::chrono::microseconds(left.count()));
+    }
+    return true;
+}
+
+void Server::interrupt_wait() {
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        ++interrupts_;
+    }
+    threads_exited_.notify_all();
+}
+
+ServerCounts Server::counts() const {
+    ServerCounts c;
+    c.served = served_.load();
+    c.active = active_.load();
+    c.handler_errors = handler_errors_.load();
+    c.bad_requests = bad_requests_.load();
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    c.connections = connections_.size();
+    return c;
+}
+
+void Server::thread_main() {
+    FCGX_Request request;
+    FCGX_InitRequest(&request, -1, 0);
+    for (;;) {
+        epoll_event ev{};
+        // While accepts are paused for want of fds, and no connection closes to resume
+        // them, a timeout retries now and then.
+        int n = epoll_wait(epoll_fd_, &ev, 1, listener_paused_ ? kPausedRetryMs : -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_error("epoll_wait: ", std::strerror(errno), "; request thread exits");
+            break;
+        }
+        if (n == 0) {
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            resume_listener_locked();
+            continue;
+        }
+        if (ev.data.u64 == kStopTag) {
+            if (on_stop_event()) break;
+        } else if (ev.data.u64 == kListenerTag) {
+            on_listener_ready(request);
+        } else {
+            on_connection_ready(ev.data.u64, request);
+        }
+    }
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    --running_threads_;
+    threads_exited_.notify_all();
+}
+
+void Server::on_listener_ready(FCGX_Request& request) {
+    std::uint64_t serve_now = 0;
+    int serve_fd = -1;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (!listener_open_) return;
+        std::vector<std::pair<std::uint64_t, int>> accepted;
+        for (int i = 0; i < kAcceptBatch; ++i) {
+            sockaddr_storage peer{};
+            socklen_t len = sizeof peer;
+            int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    // Re-arming now would wake us again at once; wait for a free fd.
+                    log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
+                    listener_paused_ = true;
+                } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    log_warn("accept: ", std::strerror(errno));
+                }
+                break;
+            }
+            if (listener_.is_tcp() && !listener_.peer_allowed(peer)) {
+                log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
+                ::close(fd);
+                continue;
+            }
+            set_io_timeout(fd, options_.io_timeout);
+            std::uint64_t id = next_id_++;
+            connections_.emplace(id, Connection{fd, false});
+            accepted.emplace_back(id, fd);
+        }
+        // The last one is served here when its request is already waiting: that spares
+        // the most common case an extra trip through epoll.
+        if (!accepted.empty() && peek(accepted.back().second) == Peek::data) {
+            serve_now = accepted.back().first;
+            serve_fd = accepted.back().second;
+            connections_[serve_now].busy = true;
+            accepted.pop_back();
+        }
+        for (const auto& conn : accepted) arm(conn.second, conn.first, EPOLL_CTL_ADD);
+        if (!listener_paused_) arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
+    }
+    if (serve_fd >= 0) {
+        Served result = serve(serve_fd, request);
+        if (result == Served::keep) {
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            if (!stopping_) {
+                connections_[serve_now].busy = false;
+                arm(serve_fd, serve_now, EPOLL_CTL_ADD);
+                return;
+            }
+        }
+        release_connection(serve_now, result == Served::closed);
+    }
+}
+
+void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
+    int fd;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        auto it = connections_.find(id);
+        if (it == connections_.end() || it->second.busy) return;  // closed by the stop
+        it->second.busy = true;
+        fd = it->second.fd;
+    }
+    if (peek(fd) == Peek::eof) {  // the web server closed a kept connection: nothing to log
+        release_connection(id, false);
+        return;
+    }
+    Served result = serve(fd, request);
+    if (result == Served::keep) {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (!stopping_) {
+            connections_[id].busy = false;
+            arm(fd, id, EPOLL_CTL_MOD);
+            return;
+        }
+    }
+    release_connection(id, result == Served::closed);
+}
+
+// Forgets a connection; closes it unless libfcgi already has.
+void Server::release_connection(std::uint64_t id, bool closed_already) {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    if (!closed_already) {
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+        ::close(it->second.fd);
+    }
+    connections_.erase(it);
+    resume_listener_locked();
+    pass_stop_baton_if_drained_locked();
+}
+
+void Server::resume_listener_locked() {
+    if (!listener_paused_ || !listener_open_) return;
+    listener_paused_ = false;
+    arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
+}
+
+bool Server::on_stop_event() {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    if (!stop_work_done_) {
+        stop_work_done_ = true;
+        close_listener_locked();
+        close_idle_connections_locked();
+    }
+    if (!connections_.empty()) return false;  // whoever closes the last one re-arms stop_fd_
+    arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
+    return true;
+}
+
+void Server::pass_stop_baton_if_drained_locked() {
+    if (stop_work_done_ && connections_.empty()) arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
+}
+
+void Server::close_listener_locked() {
+    if (!listener_open_) return;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_.fd(), nullptr);
+    if (!listener_.inherited()) {
+        // New connects now fail at once; the ones already queued are taken and served.
+        listener_.remove_path();
+        std::size_t taken = 0;
+        for (;;) {
+            sockaddr_storage peer{};
+            socklen_t len = sizeof peer;
+            int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED) continue;
+                break;
+            }
+            set_io_timeout(fd, options_.io_timeout);
+            std::uint64_t id = next_id_++;
+            connections_.emplace(id, Connection{fd, false});
+            arm(fd, id, EPOLL_CTL_ADD);
+            ++taken;
+        }
+        if (taken > 0) log_info("stop: took ", taken, " queued connection(s) from the backlog");
+    }
+    listener_.close();
+    listener_open_ = false;
+}
+
+void Server::close_idle_connections_locked() {
+    std::size_t closed = 0;
+    for (auto it = connections_.begin(); it != connections_.end();) {
+        if (!it->second.busy && peek(it->second.fd) != Peek::data) {
+            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+            ::close(it->second.fd);
+            it = connections_.erase(it);
+            ++closed;
+        } else {
+            ++it;
+        }
+    }
+    if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
+}
+
+Server::Served Server::serve(int fd, FCGX_Request& request) {
+    request.ipcFd = fd;
+    request.keepConnection = 1;
+    if (FCGX_Accept_r(&request) < 0) {
+        // libfcgi met a malformed begin or params record and has closed the connection.
+        log_warn("closed a connection: malformed or incomplete FastCGI request header");
+        request.ipcFd = -1;
+        return Served::closed;
+    }
+    ++active_;
+    NameValues params = read_params(request);
+    std::string body;
+    int refusal = read_body(request.in, params, options_.max_body, body);
+    const bool head_only = find_param(params, "REQUEST_METHOD") == "HEAD";
+    Response response;
+    if (refusal != 0) {
+        ++bad_requests_;
+        log_warn("refused ", find_param(params, "REQUEST_METHOD"), " ", find_param(params, "REQUEST_URI"), ": ",
+                 refusal == 413 ? "body over --max-body" : "body does not match CONTENT_LENGTH");
+        response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
+        request.keepConnection = 0;  // unread input may be left on the connection
+    } else {
+        try {
+            response = handler_(Request::from_params(std::move(params), std::move(body)));
+        } catch (const RequestError& e) {
+            ++bad_requests_;
+            log_warn("bad request: ", e.what());
+            response = Response::text(e.status, "bad request\n");
+        } catch (const std::exception& e) {
+            ++handler_errors_;
+            log_error("handler failed: ", e.what());
+            response = Response::text(500, "internal server error\n");
+        } catch (...) {
+            ++handler_errors_;
+            log_error("handler failed: exception of unknown type");
+            response = Response::text(500, "internal server error\n");
+        }
+    }
+    write_response(request, response, !head_only);
+    // Counted before the finish: once it is sent the client may ask /status at once.
+    --active_;
+    ++served_;
+    FCGX_Finish_r(&request);
+    if (request.ipcFd < 0) return Served::closed;
+    request.ipcFd = -1;
+    return Served::keep;
+}
+
+}  // namespace fcgihost

@@ -1,0 +1,61 @@
+#include "integration/demo_process.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <climits>
+#include <sstream>
+#include <stdexcept>
+
+namespace fcgihost {
+namespace testing_support {
+
+std::string demo_binary() {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) throw std::runtime_error("cannot find the test runner's own path");
+    std::string path(self, static_cast<std::size_t>(n));
+    return path.substr(0, path.rfind('/')) + "/fcgihost-demo";
+}
+
+DemoProcess::DemoProcess(const std::vector<std::string>& extra_args)
+    : socket_(dir_.file("demo.sock")), job_log_(dir_.file("jobs.log")) {
+    std::vector<std::string> argv = {demo_binary(), "--socket", socket_, "--job-log", job_log_};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_.reset(new ChildProcess(argv, dir_.file("demo.log")));
+    if (!process_->wait_for_log("listening on", std::chrono::seconds(10))) {
+        throw std::runtime_error("fcgihost-demo did not start; its log:\n" + process_->log());
+    }
+}
+
+int DemoProcess::stop(int sig, std::chrono::milliseconds limit) {
+    process_->signal(sig);
+    return process_->wait_exit(limit) ? process_->exit_code() : -1;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit,
+                std::chrono::milliseconds step) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        poll(nullptr, 0, static_cast<int>(step.count()));
+    }
+}
+
+std::size_t count_exact_lines(const std::string& path, const std::string& line) {
+    std::istringstream text(read_file(path));
+    std::size_t count = 0;
+    for (std::string each; std::getline(text, each);) count += each == line ? 1 : 0;
+    return count;
+}
+
+long long status_number(const std::string& json, const std::string& field) {
+    std::string key = "\"" + field + "\":";
+    std::size_t at = json.find(key);
+    if (at == std::string::npos) return -1;
+    return std::stoll(json.substr(at + key.size()));
+}
+
+}  // namespace testing_support
+}  // namespace fcgihost

@@ -1,0 +1,61 @@
+// DemoProcess: a real fcgihost-demo process on a unix socket in a temp dir, for the
+// integration tests. The binary is found next to the test runner (both are built into the
+// same directory), so the tests run from any working directory.
+#pragma once
+
+#include "support/fcgi_client.hpp"
+#include "support/process.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fcgihost {
+namespace testing_support {
+
+std::string demo_binary();  // <dir of this test runner>/fcgihost-demo
+
+class DemoProcess {
+public:
+    DemoProcess(const DemoProcess&) = delete;
+    DemoProcess& operator=(const DemoProcess&) = delete;
+
+    // Starts the demo with --socket and --job-log in a fresh temp dir, plus `extra_args`,
+    // and waits until it logs that it is listening. Throws std::runtime_error (with the
+    // process's log) if it does not start.
+    explicit DemoProcess(const std::vector<std::string>& extra_args = {});
+
+    ChildProcess& process() { return *process_; }
+    const std::string& socket_path() const { return socket_; }
+    const std::string& job_log() const { return job_log_; }
+    std::string log() const { return process_->log(); }
+
+    FcgiResponse get(const std::string& uri) const { return fcgi_get(socket_, uri); }
+    FcgiResponse post(const std::string& uri, const std::string& body) const { return fcgi_post(socket_, uri, body); }
+    std::size_t done_lines() const { return count_lines_with(job_log_, "done "); }
+
+    // Signals and waits for the exit; returns the exit code, or -1 if it did not exit in time.
+    int stop(int sig, std::chrono::milliseconds limit = std::chrono::seconds(20));
+
+private:
+    TempDir dir_;
+    std::string socket_;
+    std::string job_log_;
+    std::unique_ptr<ChildProcess> process_;
+};
+
+// Calls `condition` until it is true or `limit` passes, checking every `step`. For state
+// that can only be observed by asking (a counter behind /status); returns the last result.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit,
+                std::chrono::milliseconds step = std::chrono::milliseconds(10));
+
+// Lines of the file equal to `line` (without its newline).
+std::size_t count_exact_lines(const std::string& path, const std::string& line);
+
+// A number out of the demo's /status JSON, e.g. status_number(json, "failed"); -1 if absent.
+long long status_number(const std::string& json, const std::string& field);
+
+}  // namespace testing_support
+}  // namespace fcgihost

@@ -1,0 +1,76 @@
+// Runs every registered CppUnit suite (or those whose names contain the arguments) and
+// ends with the line CI reads: "tests: N passed, M failed".
+#include <cppunit/CompilerOutputter.h>
+#include <cppunit/Test.h>
+#include <cppunit/TestFailure.h>
+#include <cppunit/TestListener.h>
+#include <cppunit/TestResult.h>
+#include <cppunit/TestResultCollector.h>
+#include <cppunit/TestRunner.h>
+#include <cppunit/extensions/TestFactoryRegistry.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Prints each test as it ends, so a hang shows which test it is in.
+class ProgressListener : public CppUnit::TestListener {
+public:
+    void startTest(CppUnit::Test*) override {
+        failed_ = false;
+        started_ = std::chrono::steady_clock::now();
+    }
+    void addFailure(const CppUnit::TestFailure&) override { failed_ = true; }
+    void endTest(CppUnit::Test* test) override {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+        std::cout << (failed_ ? "FAIL " : "ok   ") << test->getName() << " (" << ms.count() << " ms)" << std::endl;
+        if (failed_) ++failed_count_;
+        else ++passed_count_;
+    }
+    int passed() const { return passed_count_; }
+    int failed() const { return failed_count_; }
+
+private:
+    bool failed_ = false;
+    int passed_count_ = 0;
+    int failed_count_ = 0;
+    std::chrono::steady_clock::time_point started_;
+};
+
+void collect(CppUnit::Test* test, const std::vector<std::string>& filters, std::vector<CppUnit::Test*>& out) {
+    if (test->getChildTestCount() == 0) {
+        bool wanted = filters.empty();
+        for (const std::string& f : filters) wanted = wanted || test->getName().find(f) != std::string::npos;
+        if (wanted) out.push_back(test);
+        return;
+    }
+    for (int i = 0; i < test->getChildTestCount(); ++i) collect(test->getChildTestAt(i), filters, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // A child that dies must not take the runner with it.
+    signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> filters(argv + 1, argv + argc);
+    CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
+    std::vector<CppUnit::Test*> selected;
+    collect(all, filters, selected);
+
+    CppUnit::TestResult controller;
+    CppUnit::TestResultCollector collector;
+    ProgressListener progress;
+    controller.addListener(&collector);
+    controller.addListener(&progress);
+    for (CppUnit::Test* test : selected) test->run(&controller);
+
+    if (progress.failed() > 0) CppUnit::CompilerOutputter(&collector, std::cout).printFailureReport();
+    std::cout << "tests: " << progress.passed() << " passed, " << progress.failed() << " failed" << std::endl;
+    delete all;
+    return (progress.failed() == 0 && progress.passed() > 0) ? 0 : 1;
+}
