@@ -31,7 +31,8 @@ $(LIB): $(call obj,$(LIB_SRC))
 $(DEMO): $(call obj,$(DEMO_SRC)) $(LIB)
 	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
-$(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB)
+# The integration tests run the demo binary that sits next to them.
+$(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB) | $(DEMO)
 	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -lcppunit -o $@
 
 test: deps-build

@@ -109,7 +109,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, json.status);
         CPPUNIT_ASSERT_EQUAL(std::string("application/json"), json.header("Content-Type"));
         CPPUNIT_ASSERT(json.body.find("\"state\":\"running\"") != std::string::npos);
-        CPPUNIT_ASSERT(status_number(json.body, "served") >= 1);
+        CPPUNIT_ASSERT_MESSAGE(json.body, status_number(json.body, "served") >= 1);
         FcgiResponse prom = demo.get("/status?format=prometheus");
         CPPUNIT_ASSERT(prom.body.find("fcgihost_state{state=\"running\"} 1") != std::string::npos);
         CPPUNIT_ASSERT(prom.body.find("# TYPE fcgihost_jobs_completed_total counter") != std::string::npos);
