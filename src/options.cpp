@@ -11,7 +11,8 @@ namespace fcgihost {
 namespace {
 
 double parse_number(const std::string& text, std::size_t& used) {
-    if (text.empty() || !(isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.')) {
+    std::size_t digits = text.find_first_not_of("0123456789.");
+    if (text.empty() || digits == 0 || (digits != std::string::npos && (text[digits] == 'x' || text[digits] == 'X'))) {
         throw std::invalid_argument("expected a number");
     }
     char* end = nullptr;

@@ -1,5 +1,7 @@
 #include "fcgihost/router.hpp"
 
+#include <algorithm>
+
 namespace fcgihost {
 
 Router& Router::add(const std::string& method, const std::string& pattern, Handler handler) {
@@ -20,29 +22,35 @@ bool Router::matches(const Route& route, const std::string& path) const {
     return path.compare(0, route.pattern.size(), route.pattern) == 0;
 }
 
-Response Router::route(const Request& request) const {
-    const std::string& method = request.method() == "HEAD" ? std::string("GET") : request.method();
+const Router::Route* Router::find(const std::string& method, const std::string& path) const {
     const Route* best = nullptr;
-    std::string allowed;
     for (const Route& route : routes_) {
-        if (!matches(route, request.path())) continue;
-        if (route.method != method) {
-            if (allowed.find(route.method) == std::string::npos) {
-                allowed += (allowed.empty() ? "" : ", ") + route.method;
-            }
-            continue;
-        }
+        if (route.method != method || !matches(route, path)) continue;
         if (best == nullptr || (best->prefix && (!route.prefix || route.pattern.size() > best->pattern.size()))) {
             best = &route;
         }
     }
+    return best;
+}
+
+Response Router::route(const Request& request) const {
+    const Route* best = find(request.method(), request.path());
+    if (best == nullptr && request.method() == "HEAD") best = find("GET", request.path());
     if (best != nullptr) return best->handler(request);
-    if (!allowed.empty()) {
-        Response response = Response::text(405, "method not allowed\n");
-        response.set_header("Allow", allowed);
-        return response;
+
+    std::vector<std::string> allowed;
+    for (const Route& route : routes_) {
+        if (matches(route, request.path()) &&
+            std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
+            allowed.push_back(route.method);
+        }
     }
-    return Response::text(404, "not found\n");
+    if (allowed.empty()) return Response::text(404, "not found\n");
+    std::string allow;
+    for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
+    Response response = Response::text(405, "method not allowed\n");
+    response.set_header("Allow", allow);
+    return response;
 }
 
 }  // namespace fcgihost

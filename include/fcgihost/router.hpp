@@ -17,7 +17,7 @@ class Router {
 public:
     // `pattern` is an exact path ("/work") or a prefix ending in "/*" ("/static/*").
     // Exact routes win over prefixes, longer prefixes over shorter. HEAD is served by
-    // GET routes. Adding the same method and pattern twice replaces the handler.
+    // GET routes that have no HEAD route of their own. Adding the same method and pattern twice replaces the handler.
     Router& add(const std::string& method, const std::string& pattern, Handler handler);
     Router& get(const std::string& pattern, Handler handler) { return add("GET", pattern, std::move(handler)); }
     Router& post(const std::string& pattern, Handler handler) { return add("POST", pattern, std::move(handler)); }
@@ -35,6 +35,7 @@ private:
         Handler handler;
     };
     bool matches(const Route& route, const std::string& path) const;
+    const Route* find(const std::string& method, const std::string& path) const;
 
     std::vector<Route> routes_;
 };
