@@ -50,7 +50,8 @@ void clear_stale_socket(const std::string& path) {
     struct stat st;
     if (lstat(path.c_str(), &st) != 0) return;
     if (!S_ISSOCK(st.st_mode)) throw ListenerError("--socket " + path + ": exists and is not a socket");
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    // Non-blocking: a live socket with a full backlog would otherwise keep us waiting.
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (probe < 0) throw ListenerError("socket(): " + errno_text(errno));
     sockaddr_un addr = unix_address(path);
     int rc = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -92,6 +93,7 @@ Listener::Listener(Listener&& other) noexcept { *this = std::move(other); }
 
 Listener& Listener::operator=(Listener&& other) noexcept {
     if (this != &other) {
+        remove_path();
         close();
         fd_ = other.fd_;
         inherited_ = other.inherited_;

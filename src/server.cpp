@@ -404,7 +404,7 @@ Server::Served Server::serve(int fd, FCGX_Request& request) {
         log_warn("refused ", find_param(params, "REQUEST_METHOD"), " ", find_param(params, "REQUEST_URI"), ": ",
                  refusal == 413 ? "body over --max-body" : "body does not match CONTENT_LENGTH");
         response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
-        request.keepConnection = 0;  // unread input may be left on the connection
+        request.keepConnection = 0;  // unread input may be left: libfcgi's lingering close
     } else {
         try {
             response = handler_(Request::from_params(std::move(params), std::move(body)));
@@ -426,10 +426,16 @@ Server::Served Server::serve(int fd, FCGX_Request& request) {
     // Counted before the finish: once it is sent the client may ask /status at once.
     --active_;
     ++served_;
+    // libfcgi closes a connection by shutting down its side and reading until the peer
+    // closes, for up to 2 s, so that unread input cannot turn into a reset that loses the
+    // response. That matters only when input was left unread; otherwise we close it
+    // ourselves, at once, and a client that does not hang up holds no thread.
+    const bool web_server_keeps = request.keepConnection != 0;
+    if (refusal == 0) request.keepConnection = 1;
     FCGX_Finish_r(&request);
     if (request.ipcFd < 0) return Served::closed;
     request.ipcFd = -1;
-    return Served::keep;
+    return web_server_keeps ? Served::keep : Served::close;
 }
 
 }  // namespace fcgihost

@@ -76,7 +76,7 @@ public:
     void close();         // from now on queue() returns stopping
     // Waits until nothing is queued or running, the deadline passes, or interrupt_wait().
     WaitResult wait_idle_until(std::chrono::steady_clock::time_point deadline);
-    void interrupt_wait();  // makes the current (or next) wait_idle_until return interrupted
+    void interrupt_wait();  // makes a wait_idle_until under way return interrupted
     // Tokens report cancelled(); jobs not yet started are removed and counted abandoned.
     // Returns their names.
     std::vector<std::string> cancel();

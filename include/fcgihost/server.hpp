@@ -60,7 +60,8 @@ public:
     ServerCounts counts() const;
 
 private:
-    enum class Served { keep, closed };
+    // After a request: keep the connection, close it, or libfcgi has closed it already.
+    enum class Served { keep, close, closed };
     struct Connection {
         int fd;
         bool busy;  // a thread is reading or writing it
