@@ -60,6 +60,11 @@ void clear_stale_socket(const std::string& path) {
     if (rc == 0 || err == EAGAIN) {
         throw ListenerError("--socket " + path + ": in use by a running process");
     }
+    // Only a refusal proves nobody listens; EACCES and the like prove nothing, and
+    // removing a live socket's path would cut its server off from new clients.
+    if (err != ECONNREFUSED) {
+        throw ListenerError("--socket " + path + ": cannot tell whether it is in use: " + errno_text(err));
+    }
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
         throw ListenerError("--socket " + path + ": cannot remove stale socket: " + errno_text(errno));
     }
@@ -245,7 +250,13 @@ bool Listener::peer_allowed(const sockaddr_storage& peer) const {
     if (peer.ss_family == AF_INET) {
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, text, sizeof text);
     } else if (peer.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, text, sizeof text);
+        const in6_addr& addr = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&addr)) {
+            // An IPv4 client of a dual-stack listener: compare it as the IPv4 it is.
+            inet_ntop(AF_INET, &addr.s6_addr[12], text, sizeof text);
+        } else {
+            inet_ntop(AF_INET6, &addr, text, sizeof text);
+        }
     } else {
         return true;
     }

@@ -35,7 +35,8 @@ public:
 
     static Listener create_unix(const std::string& path, mode_t mode, const std::string& owner, int backlog);
     static Listener create_tcp(const std::string& host_port, int backlog);
-    // Takes over an inherited listening socket (throws if fd is not one).
+    // Takes over an inherited listening socket. Throws if fd is not one; the fd is then
+    // left open and still the caller's.
     static Listener adopt(int fd, const std::string& origin);
 
     int fd() const { return fd_; }

@@ -22,6 +22,7 @@ class DemoDrainTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(second_sigterm_does_not_cut_the_drain);
     CPPUNIT_TEST(sigterm_with_every_request_thread_idle_exits_promptly);
     CPPUNIT_TEST(sighup_starts_the_same_drain);
+    CPPUNIT_TEST(sigusr1_and_sigusr2_are_logged_and_ignored);
     CPPUNIT_TEST(no_connection_made_before_sigterm_is_reset);
     CPPUNIT_TEST_SUITE_END();
 
@@ -110,6 +111,17 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, demo.stop(SIGHUP));
         CPPUNIT_ASSERT(demo.log().find("SIGHUP: draining") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), demo.done_lines());
+    }
+
+    void sigusr1_and_sigusr2_are_logged_and_ignored() {
+        // libfcgi would treat SIGUSR1 as a shutdown; the demo's signal thread takes it instead.
+        DemoProcess demo;
+        demo.process().signal(SIGUSR1);
+        demo.process().signal(SIGUSR2);
+        CPPUNIT_ASSERT(demo.process().wait_for_log("ignoring signal SIGUSR2", std::chrono::seconds(10)));
+        CPPUNIT_ASSERT(demo.process().wait_for_log("ignoring signal SIGUSR1", std::chrono::seconds(10)));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+        CPPUNIT_ASSERT_EQUAL(0, demo.stop(SIGTERM));
     }
 
     void no_connection_made_before_sigterm_is_reset() {

@@ -130,8 +130,8 @@ public:
     }
 
     void drain_returns_as_soon_as_the_last_job_ends() {
+        Gate gate;  // outlives the queue, whose worker is inside gate.job() until joined
         JobQueue queue(one_worker());
-        Gate gate;
         queue.queue("gated", gate.job());
         queue.start();
         gate.started.get_future().get();
@@ -196,8 +196,8 @@ public:
     }
 
     void interrupt_ends_a_wait() {
+        Gate gate;  // outlives the queue, whose worker is inside gate.job() until joined
         JobQueue queue(one_worker());
-        Gate gate;
         queue.queue("gated", gate.job());
         queue.start();
         gate.started.get_future().get();
