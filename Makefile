@@ -16,9 +16,10 @@ TESTS     = $(BUILD)/fcgihost-tests
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
 BUILD_PACKAGES = g++ make libfcgi-dev libboost-thread-dev libcppunit-dev
+TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 
-.PHONY: all test run install clean deps-build deps-run check-asan check-tsan
+.PHONY: all test run install clean deps-build deps-test deps-run check-asan check-tsan
 all: $(LIB) $(DEMO) $(TESTS)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -35,7 +36,7 @@ $(DEMO): $(call obj,$(DEMO_SRC)) $(LIB)
 $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB) | $(DEMO)
 	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -lcppunit -o $@
 
-test: deps-build
+test: deps-test
 	$(MAKE) --no-print-directory all
 	$(TESTS)
 
@@ -44,10 +45,10 @@ run: deps-run
 	nginx/run-demo.sh $(DEMO)
 
 # Sanitizer builds of the whole suite, each in its own build directory.
-check-asan: deps-build
+check-asan: deps-test
 	$(MAKE) --no-print-directory BUILD=build-asan CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
 	UBSAN_OPTIONS=halt_on_error=1 build-asan/fcgihost-tests
-check-tsan: deps-build
+check-tsan: deps-test
 	$(MAKE) --no-print-directory BUILD=build-tsan CXXFLAGS="-O1 -g -fsanitize=thread" all
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
@@ -59,6 +60,8 @@ install: $(LIB) $(DEMO)
 
 deps-build:
 	@.ci/ensure-packages $(BUILD_PACKAGES)
+deps-test:
+	@.ci/ensure-packages $(TEST_PACKAGES)
 deps-run:
 	@.ci/ensure-packages $(RUN_PACKAGES)
 
