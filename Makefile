@@ -4,6 +4,7 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 BUILD    ?= build
 PREFIX   ?= /usr/local
+VERSION   = 0.1.0
 WARN      = -std=c++17 -Wall -Wextra -Werror -pthread -MMD -MP
 LDLIBS    = -lfcgi -lboost_thread -lboost_chrono -lpthread
 
@@ -15,7 +16,7 @@ DEMO      = $(BUILD)/fcgihost-demo
 TESTS     = $(BUILD)/fcgihost-tests
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
-BUILD_PACKAGES = g++ make libfcgi-dev libboost-thread-dev libcppunit-dev
+BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libcppunit-dev
 TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 
@@ -52,10 +53,13 @@ check-tsan: deps-test
 	$(MAKE) --no-print-directory BUILD=build-tsan CXXFLAGS="-O1 -g -fsanitize=thread" all
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
+# Library, headers (the testing kit included), pkg-config file and the demo:
+# a user's build is then `g++ app.cpp $(pkg-config --cflags --libs fcgihost)`.
 install: $(LIB) $(DEMO)
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/fcgihost $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/fcgihost $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/fcgihost/*.hpp $(DESTDIR)$(PREFIX)/include/fcgihost/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' src/fcgihost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fcgihost.pc
 	install -m 755 $(DEMO) $(DESTDIR)$(PREFIX)/bin/
 
 deps-build:
