@@ -19,8 +19,9 @@ obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libcppunit-dev
 TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
+BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 
-.PHONY: all test run install clean deps-build deps-test deps-run check-asan check-tsan
+.PHONY: all test run bench install clean deps-build deps-test deps-run deps-bench check-asan check-tsan
 all: $(LIB) $(DEMO) $(TESTS)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -55,6 +56,18 @@ check-tsan: deps-test
 
 # Library, headers (the testing kit included), pkg-config file and the demo:
 # a user's build is then `g++ app.cpp $(pkg-config --cflags --libs fcgihost)`.
+# Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench)
+$(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bench_app $(BUILD)/queue_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+bench: deps-bench
+	$(MAKE) --no-print-directory $(DEMO) $(BENCH_BINS)
+	bench/run.sh $(BUILD)
+
 install: $(LIB) $(DEMO)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/fcgihost $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
@@ -68,6 +81,8 @@ deps-test:
 	@.ci/ensure-packages $(TEST_PACKAGES)
 deps-run:
 	@.ci/ensure-packages $(RUN_PACKAGES)
+deps-bench:
+	@.ci/ensure-packages $(BENCH_PACKAGES)
 
 clean:
 	rm -rf build build-asan build-tsan
