@@ -1,8 +1,9 @@
 // DESIGN
 // Threads. N request threads share one epoll set. Every member of the set is one-shot,
 // so an event goes to exactly one thread, which re-arms the fd when it is done with it:
-//   tag 0  the listener: the thread accepts what is queued, registers each connection,
-//          re-arms the listener, and serves the last one itself if it already has data;
+//   tag 0  the listener: the thread accepts one connection, re-arms the listener (so the
+//          next idle thread takes the next one), and serves it at once if its request is
+//          already there, else registers it;
 //   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
 //   tag 2+ a connection: the thread serves one request on it with libfcgi, then re-arms
 //          it (FCGI_KEEP_CONN) or lets libfcgi close it.
@@ -39,7 +40,6 @@ namespace {
 
 constexpr std::uint64_t kListenerTag = 0;
 constexpr std::uint64_t kStopTag = 1;
-constexpr int kAcceptBatch = 64;
 constexpr int kPausedRetryMs = 250;
 
 enum class Peek { data, eof, nothing };
@@ -225,59 +225,53 @@ void Server::thread_main() {
 }
 
 void Server::on_listener_ready(FCGX_Request& request) {
-    std::uint64_t serve_now = 0;
-    int serve_fd = -1;
+    std::uint64_t id;
+    int fd;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!listener_open_) return;
-        std::vector<std::pair<std::uint64_t, int>> accepted;
-        for (int i = 0; i < kAcceptBatch; ++i) {
-            sockaddr_storage peer{};
-            socklen_t len = sizeof peer;
-            int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                    // Re-arming now would wake us again at once; wait for a free fd.
-                    log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
-                    listener_paused_ = true;
-                } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                    log_warn("accept: ", std::strerror(errno));
-                }
-                break;
-            }
-            if (listener_.is_tcp() && !listener_.peer_allowed(peer)) {
-                log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
-                ::close(fd);
-                continue;
-            }
-            set_io_timeout(fd, options_.io_timeout);
-            std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false});
-            accepted.emplace_back(id, fd);
+        fd = accept_one_locked();
+        if (fd < 0) return;
+        id = next_id_++;
+        // Served here when its request is already waiting, as it nearly always is with a
+        // web server in front: that spares a trip through epoll.
+        const bool ready = peek(fd) == Peek::data;
+        connections_.emplace(id, Connection{fd, ready, !ready});
+        if (!ready) {
+            arm(fd, id, EPOLL_CTL_ADD);
+            return;
         }
-        // The last one is served here when its request is already waiting: that spares
-        // the most common case an extra trip through epoll.
-        if (!accepted.empty() && peek(accepted.back().second) == Peek::data) {
-            serve_now = accepted.back().first;
-            serve_fd = accepted.back().second;
-            connections_[serve_now].busy = true;
-            accepted.pop_back();
-        }
-        for (const auto& conn : accepted) arm(conn.second, conn.first, EPOLL_CTL_ADD);
-        if (!listener_paused_) arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
     }
-    if (serve_fd >= 0) {
-        Served result = serve(serve_fd, request);
-        if (result == Served::keep) {
-            boost::lock_guard<boost::mutex> lock(mutex_);
-            if (!stopping_) {
-                connections_[serve_now].busy = false;
-                arm(serve_fd, serve_now, EPOLL_CTL_ADD);
-                return;
+    after_request(id, fd, serve(fd, request));
+}
+
+// Takes one connection and re-arms the listener at once, so that another idle thread
+// takes the next one while this one is served. Returns -1 when there is none to take.
+int Server::accept_one_locked() {
+    for (;;) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Re-arming now would wake us again at once; wait for a free fd.
+                log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
+                listener_paused_ = true;
+                return -1;
             }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("accept: ", std::strerror(errno));
+            arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
+            return -1;
         }
-        release_connection(serve_now, result == Served::closed);
+        if (listener_.is_tcp() && !listener_.peer_allowed(peer)) {
+            log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
+            ::close(fd);
+            continue;
+        }
+        arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
+        set_io_timeout(fd, options_.io_timeout);
+        return fd;
     }
 }
 
@@ -294,12 +288,19 @@ void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
         release_connection(id, false);
         return;
     }
-    Served result = serve(fd, request);
+    after_request(id, fd, serve(fd, request));
+}
+
+// A kept connection goes back into the epoll set unless the server is stopping; any
+// other is forgotten.
+void Server::after_request(std::uint64_t id, int fd, Served result) {
     if (result == Served::keep) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!stopping_) {
-            connections_[id].busy = false;
-            arm(fd, id, EPOLL_CTL_MOD);
+            Connection& conn = connections_[id];
+            conn.busy = false;
+            arm(fd, id, conn.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
+            conn.registered = true;
             return;
         }
     }
@@ -312,7 +313,7 @@ void Server::release_connection(std::uint64_t id, bool closed_already) {
     auto it = connections_.find(id);
     if (it == connections_.end()) return;
     if (!closed_already) {
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+        if (it->second.registered) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
         ::close(it->second.fd);
     }
     connections_.erase(it);
@@ -359,7 +360,7 @@ void Server::close_listener_locked() {
             }
             set_io_timeout(fd, options_.io_timeout);
             std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false});
+            connections_.emplace(id, Connection{fd, false, true});
             arm(fd, id, EPOLL_CTL_ADD);
             ++taken;
         }

@@ -32,11 +32,13 @@ std::string log_concat(const Parts&... parts) {
     return out.str();
 }
 
-template <class... Parts> void log_debug(const Parts&... p) {
-    if (log_level() <= LogLevel::debug) log_line(LogLevel::debug, log_concat(p...));
+// The level is checked before the message is built: a filtered line costs a load.
+template <class... Parts> void log_at(LogLevel level, const Parts&... p) {
+    if (log_level() <= level) log_line(level, log_concat(p...));
 }
-template <class... Parts> void log_info(const Parts&... p) { log_line(LogLevel::info, log_concat(p...)); }
-template <class... Parts> void log_warn(const Parts&... p) { log_line(LogLevel::warn, log_concat(p...)); }
-template <class... Parts> void log_error(const Parts&... p) { log_line(LogLevel::error, log_concat(p...)); }
+template <class... Parts> void log_debug(const Parts&... p) { log_at(LogLevel::debug, p...); }
+template <class... Parts> void log_info(const Parts&... p) { log_at(LogLevel::info, p...); }
+template <class... Parts> void log_warn(const Parts&... p) { log_at(LogLevel::warn, p...); }
+template <class... Parts> void log_error(const Parts&... p) { log_at(LogLevel::error, p...); }
 
 }  // namespace fcgihost

@@ -64,12 +64,15 @@ private:
     enum class Served { keep, close, closed };
     struct Connection {
         int fd;
-        bool busy;  // a thread is reading or writing it
+        bool busy;        // a thread is reading or writing it
+        bool registered;  // in the epoll set (a connection served at once never was)
     };
 
     void thread_main();
     void on_listener_ready(FCGX_Request& request);
     void on_connection_ready(std::uint64_t id, FCGX_Request& request);
+    int accept_one_locked();
+    void after_request(std::uint64_t id, int fd, Served result);
     bool on_stop_event();  // true: this thread exits
     void close_listener_locked();
     void close_idle_connections_locked();
