@@ -14,14 +14,11 @@
 // re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
 // that reaches every thread without any of them spinning on a readable fd. Whoever
 // closes the last connection re-arms it too.
-// libfcgi. FCGX_Accept_r() accepts on request.listen_sock only when request.ipcFd < 0;
-// we hand it a connection we accepted ourselves by setting ipcFd (keepConnection set so
-// that the FCGX_Finish_r it starts with does not close it), and give it listen_sock -1 so
-// that after a protocol error, when it has closed the connection, its retry fails at once
-// instead of accepting behind our back. These fields are public in fcgiapp.h and have not
-// changed since libfcgi 2.2; integration tests exercise this path on every run.
+// libfcgi. Each request on a connection is one exchange() (fcgi_exchange.cpp), which
+// explains how a connection we accepted ourselves is handed to FCGX_Accept_r.
 #include "fcgihost/server.hpp"
 
+#include "fcgi_exchange.hpp"
 #include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>
@@ -60,63 +57,13 @@ void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-NameValues read_params(const FCGX_Request& request) {
-    NameValues params;
-    for (char** env = request.envp; env != nullptr && *env != nullptr; ++env) {
-        const char* eq = std::strchr(*env, '=');
-        if (eq == nullptr) continue;
-        params.emplace_back(std::string(*env, static_cast<std::size_t>(eq - *env)), std::string(eq + 1));
-    }
-    return params;
-}
-
-std::string find_param(const NameValues& params, const char* name) {
-    for (const auto& nv : params) {
-        if (nv.first == name) return nv.second;
-    }
-    return std::string();
-}
-
-// Reads the body within the limit. Returns 0 when it is complete, else the status to
-// answer with: 413 over the limit, 400 when it disagrees with CONTENT_LENGTH.
-int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, std::string& body) {
-    std::string length_text = find_param(params, "CONTENT_LENGTH");
-    std::size_t expected = 0;
-    bool has_length = !length_text.empty();
-    if (has_length) {
-        if (length_text.find_first_not_of("0123456789") != std::string::npos || length_text.size() > 18) {
-            return 400;
-        }
-        expected = std::stoull(length_text);
-        if (expected > max_body) return 413;
-    }
-    std::size_t want = has_length ? expected : max_body + 1;
-    body.resize(want);
-    std::size_t got = 0;
-    while (got < want) {
-        int n = FCGX_GetStr(&body[got], static_cast<int>(std::min<std::size_t>(want - got, 65536)), in);
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    body.resize(got);
-    if (!has_length) return got > max_body ? 413 : 0;
-    if (got < expected) return 400;
-    if (FCGX_GetChar(in) != EOF) return 400;
-    return 0;
-}
-
-void write_response(FCGX_Request& request, const Response& response, bool with_body) {
-    std::string head = response.cgi_head();
-    FCGX_PutStr(head.data(), static_cast<int>(head.size()), request.out);
-    if (with_body && !response.body().empty()) {
-        FCGX_PutStr(response.body().data(), static_cast<int>(response.body().size()), request.out);
-    }
-}
-
 }  // namespace
 
 Server::Server(Listener& listener, Handler handler, ServerOptions options)
-    : listener_(listener), handler_(std::move(handler)), options_(options) {}
+    : listener_(listener),
+      handler_(std::move(handler)),
+      options_(options),
+      counters_(std::make_unique<ExchangeCounters>()) {}
 
 Server::~Server() {
     begin_stop();
@@ -184,10 +131,10 @@ void Server::interrupt_wait() {
 
 ServerCounts Server::counts() const {
     ServerCounts c;
-    c.served = served_.load();
-    c.active = active_.load();
-    c.handler_errors = handler_errors_.load();
-    c.bad_requests = bad_requests_.load();
+    c.served = counters_->served.load();
+    c.active = counters_->active.load();
+    c.handler_errors = counters_->handler_errors.load();
+    c.bad_requests = counters_->bad_requests.load();
     boost::lock_guard<boost::mutex> lock(mutex_);
     c.connections = connections_.size();
     return c;
@@ -242,7 +189,7 @@ void Server::on_listener_ready(FCGX_Request& request) {
             return;
         }
     }
-    after_request(id, fd, serve(fd, request));
+    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, *counters_));
 }
 
 // Takes one connection and re-arms the listener at once, so that another idle thread
@@ -288,13 +235,13 @@ void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
         release_connection(id, false);
         return;
     }
-    after_request(id, fd, serve(fd, request));
+    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, *counters_));
 }
 
 // A kept connection goes back into the epoll set unless the server is stopping; any
 // other is forgotten.
-void Server::after_request(std::uint64_t id, int fd, Served result) {
-    if (result == Served::keep) {
+void Server::after_request(std::uint64_t id, int fd, Exchange result) {
+    if (result == Exchange::keep) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!stopping_) {
             Connection& conn = connections_[id];
@@ -304,7 +251,7 @@ void Server::after_request(std::uint64_t id, int fd, Served result) {
             return;
         }
     }
-    release_connection(id, result == Served::closed);
+    release_connection(id, result == Exchange::closed);
 }
 
 // Forgets a connection; closes it unless libfcgi already has.
@@ -383,60 +330,6 @@ void Server::close_idle_connections_locked() {
         }
     }
     if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
-}
-
-Server::Served Server::serve(int fd, FCGX_Request& request) {
-    request.ipcFd = fd;
-    request.keepConnection = 1;
-    if (FCGX_Accept_r(&request) < 0) {
-        // libfcgi met a malformed begin or params record and has closed the connection.
-        log_warn("closed a connection: malformed or incomplete FastCGI request header");
-        request.ipcFd = -1;
-        return Served::closed;
-    }
-    ++active_;
-    NameValues params = read_params(request);
-    std::string body;
-    int refusal = read_body(request.in, params, options_.max_body, body);
-    const bool head_only = find_param(params, "REQUEST_METHOD") == "HEAD";
-    Response response;
-    if (refusal != 0) {
-        ++bad_requests_;
-        log_warn("refused ", find_param(params, "REQUEST_METHOD"), " ", find_param(params, "REQUEST_URI"), ": ",
-                 refusal == 413 ? "body over --max-body" : "body does not match CONTENT_LENGTH");
-        response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
-        request.keepConnection = 0;  // unread input may be left: libfcgi's lingering close
-    } else {
-        try {
-            response = handler_(Request::from_params(std::move(params), std::move(body)));
-        } catch (const RequestError& e) {
-            ++bad_requests_;
-            log_warn("bad request: ", e.what());
-            response = Response::text(e.status, "bad request\n");
-        } catch (const std::exception& e) {
-            ++handler_errors_;
-            log_error("handler failed: ", e.what());
-            response = Response::text(500, "internal server error\n");
-        } catch (...) {
-            ++handler_errors_;
-            log_error("handler failed: exception of unknown type");
-            response = Response::text(500, "internal server error\n");
-        }
-    }
-    write_response(request, response, !head_only);
-    // Counted before the finish: once it is sent the client may ask /status at once.
-    --active_;
-    ++served_;
-    // libfcgi closes a connection by shutting down its side and reading until the peer
-    // closes, for up to 2 s, so that unread input cannot turn into a reset that loses the
-    // response. That matters only when input was left unread; otherwise we close it
-    // ourselves, at once, and a client that does not hang up holds no thread.
-    const bool web_server_keeps = request.keepConnection != 0;
-    if (refusal == 0) request.keepConnection = 1;
-    FCGX_Finish_r(&request);
-    if (request.ipcFd < 0) return Served::closed;
-    request.ipcFd = -1;
-    return web_server_keeps ? Served::keep : Served::close;
 }
 
 }  // namespace fcgihost

@@ -16,11 +16,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 
 struct FCGX_Request;
 
 namespace fcgihost {
+
+struct ExchangeCounters;
+enum class Exchange;
 
 struct ServerOptions {
     unsigned threads = 4;
@@ -60,8 +64,6 @@ public:
     ServerCounts counts() const;
 
 private:
-    // After a request: keep the connection, close it, or libfcgi has closed it already.
-    enum class Served { keep, close, closed };
     struct Connection {
         int fd;
         bool busy;        // a thread is reading or writing it
@@ -72,14 +74,13 @@ private:
     void on_listener_ready(FCGX_Request& request);
     void on_connection_ready(std::uint64_t id, FCGX_Request& request);
     int accept_one_locked();
-    void after_request(std::uint64_t id, int fd, Served result);
+    void after_request(std::uint64_t id, int fd, Exchange result);
     bool on_stop_event();  // true: this thread exits
     void close_listener_locked();
     void close_idle_connections_locked();
     void release_connection(std::uint64_t id, bool closed_already);
     void pass_stop_baton_if_drained_locked();
     void resume_listener_locked();
-    Served serve(int fd, FCGX_Request& request);
     void arm(int fd, std::uint64_t tag, int op);
 
     Listener& listener_;
@@ -100,10 +101,7 @@ private:
     std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_
     std::unordered_map<std::uint64_t, Connection> connections_;  // guarded by mutex_
 
-    std::atomic<std::uint64_t> served_{0};
-    std::atomic<std::uint64_t> active_{0};
-    std::atomic<std::uint64_t> handler_errors_{0};
-    std::atomic<std::uint64_t> bad_requests_{0};
+    std::unique_ptr<ExchangeCounters> counters_;  // atomics; shared by the request threads
 };
 
 }  // namespace fcgihost

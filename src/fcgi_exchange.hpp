@@ -1,0 +1,34 @@
+// One request and its response over a connection, with libfcgi. Internal to the server:
+// this and server.cpp are the only places that touch libfcgi.
+#pragma once
+
+#include "fcgihost/router.hpp"
+
+#include <atomic>
+#include <cstdint>
+
+struct FCGX_Request;
+
+namespace fcgihost {
+
+// Shared by every request thread; updated without a lock.
+struct ExchangeCounters {
+    std::atomic<std::uint64_t> served{0};          // responses written (any status)
+    std::atomic<std::uint64_t> active{0};          // requests being handled now
+    std::atomic<std::uint64_t> handler_errors{0};  // handlers that threw (answered 500)
+    std::atomic<std::uint64_t> bad_requests{0};    // answered 4xx before the handler ran
+};
+
+// What became of the connection: the web server keeps it (FCGI_KEEP_CONN) and it is
+// ours again; it is done and ours to close; or libfcgi has closed it already.
+enum class Exchange { keep, close, closed };
+
+// Reads one request from `fd` (a connected socket with data waiting), runs `handler`,
+// writes its response and ends the request for the web server. A body over `max_body`
+// gets 413 and one that disagrees with CONTENT_LENGTH 400, without calling the handler;
+// a handler's exception becomes a 500 with a generic body and a log line.
+// `request` is the thread's own FCGX_Request, initialised with listen_sock -1.
+Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::size_t max_body,
+                  ExchangeCounters& counters);
+
+}  // namespace fcgihost
