@@ -33,7 +33,9 @@ CONF
 
 nginx -t -q -p "$run" -c "$run/nginx.conf"
 
-"$demo" --socket "$run/fcgihost.sock" --socket-mode 0666 --job-log "$run/jobs.log" &
+# fcgihost refuses FCGIHOST_ variables it does not know (a typo must not pass silently),
+# so this script's own setting stays out of the demo's environment.
+env -u FCGIHOST_RUN_LISTEN "$demo" --socket "$run/fcgihost.sock" --socket-mode 0666 --job-log "$run/jobs.log" &
 demo_pid=$!
 nginx -p "$run" -c "$run/nginx.conf" &
 nginx_pid=$!
