@@ -3,6 +3,7 @@
 #include "fcgihost/listener.hpp"
 #include "fcgihost/log.hpp"
 #include "fcgihost/signals.hpp"
+#include "fcgihost/systemd_notify.hpp"
 
 #include <fcgiapp.h>
 #include <unistd.h>
@@ -95,6 +96,13 @@ int Host::run() {
     server_ = &server;
     sequence_ = &sequence;
     server.start();
+    // Type=notify units: started once requests are served; stopping from the first signal.
+    SystemdNotifier systemd;
+    systemd.notify("READY=1\nSTATUS=serving on " + listener.description());
+    sequence.on_state_change([&systemd](HostState state) {
+        if (state == HostState::draining) systemd.notify("STOPPING=1\nSTATUS=draining background jobs");
+        if (state == HostState::cancelling) systemd.notify("STATUS=drain deadline passed; cancelling jobs");
+    });
     DrainReport report;
     {
         SignalWatcher watcher([&sequence](int sig) { sequence.notify_signal(sig); });

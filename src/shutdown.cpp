@@ -84,8 +84,11 @@ bool ShutdownSequence::skipped(unsigned skip_at) const {
 }
 
 void ShutdownSequence::set_state(HostState state) {
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    state_ = state;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        state_ = state;
+    }
+    if (observer_) observer_(state);
 }
 
 HostState ShutdownSequence::state() const {
@@ -113,8 +116,8 @@ DrainReport ShutdownSequence::run() {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         deadline_ = deadline;
-        state_ = HostState::draining;
     }
+    set_state(HostState::draining);
     JobCounts at_start = jobs_.counts();
     log_info(reason, ": draining; ", at_start.queued, " job(s) queued, ", at_start.running,
              " running; deadline in ", options_.drain_timeout.count(), " ms, then ",

@@ -21,6 +21,7 @@
 #include <boost/thread/mutex.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ public:
     // `server` may be null (a host with no request side, or a test).
     ShutdownSequence(Server* server, JobQueue& jobs, DrainOptions options);
 
+    // Called on the thread that runs the sequence at every change of state (draining,
+    // cancelling, stopped), e.g. to tell systemd. Set it before run().
+    void on_state_change(std::function<void(HostState)> observer) { observer_ = std::move(observer); }
+
     // Records a signal; for the SignalWatcher. Never blocks for long, never throws.
     void notify_signal(int sig);
     // Starts the drain as a first SIGTERM would.
@@ -72,6 +77,7 @@ private:
     bool skipped(unsigned count) const;
     void set_state(HostState state);
 
+    std::function<void(HostState)> observer_;
     Server* const server_;
     JobQueue& jobs_;
     const DrainOptions options_;
