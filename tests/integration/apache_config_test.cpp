@@ -4,6 +4,7 @@
 // variables are ones fcgihost-demo knows.
 #include "integration/demo_process.hpp"
 #include "support/apache_process.hpp"
+#include "support/config_text.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -17,8 +18,6 @@
 using namespace fcgihost::testing_support;
 
 namespace {
-
-using Settings = std::vector<std::pair<std::string, std::string>>;
 
 // mod_fcgid 2.3.9 on an Apache stop, restart or graceful reload: SIGKILL 8 s after the first
 // SIGTERM (measured 8.3 s). On an idle or age retirement: SIGKILL one error scan after the
@@ -71,46 +70,6 @@ Settings initial_env(const std::string& conf) {
         if (words >> first >> name >> value && first == "FcgidInitialEnv") env.emplace_back(name, value);
     }
     return env;
-}
-
-std::string env_value(const Settings& env, const std::string& name) {
-    for (const auto& kv : env)
-        if (kv.first == name) return kv.second;
-    CPPUNIT_FAIL("no FcgidInitialEnv " + name);
-    return "";
-}
-
-long long milliseconds_of(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    CPPUNIT_ASSERT_MESSAGE("not a duration: " + text, digits > 0);
-    long long n = std::stoll(text.substr(0, digits));
-    std::string unit = text.substr(digits);
-    if (unit == "ms") return n;
-    if (unit == "s" || unit.empty()) return n * 1000;
-    if (unit == "m") return n * 60 * 1000;
-    CPPUNIT_FAIL("unknown duration unit in " + text);
-    return 0;
-}
-
-long long bytes_of(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    long long n = std::stoll(text.substr(0, digits));
-    char unit = digits < text.size() ? static_cast<char>(std::tolower(static_cast<unsigned char>(text[digits]))) : 'b';
-    if (unit == 'k') return n * 1024;
-    if (unit == 'm') return n * 1024 * 1024;
-    return n;
-}
-
-// VALUE of an "Environment=NAME=VALUE" line of a systemd unit.
-std::string unit_env(const std::string& unit, const std::string& name) {
-    std::string key = "Environment=" + name + "=";
-    for (const std::string& line : directive_lines(unit)) {
-        if (line.compare(0, key.size(), key) == 0) return line.substr(key.size());
-    }
-    CPPUNIT_FAIL("no " + key + " in the unit");
-    return "";
 }
 
 ApacheSyntaxCheck syntax_check(ApacheModule module, const std::string& site, const TempDir& dir) {
@@ -210,8 +169,8 @@ public:
         CPPUNIT_ASSERT_MESSAGE(pass, at != std::string::npos);
         std::string value = pass.substr(at + 9, pass.find(' ', at + 9) - (at + 9));
         std::string unit = read_file(repo_apache_dir() + "/../nginx/fcgihost.service");
-        long long drain = milliseconds_of(unit_env(unit, "FCGIHOST_DRAIN_TIMEOUT")) +
-                          milliseconds_of(unit_env(unit, "FCGIHOST_CANCEL_GRACE"));
+        long long drain = milliseconds_of(env_value(unit_environment(unit), "FCGIHOST_DRAIN_TIMEOUT")) +
+                          milliseconds_of(env_value(unit_environment(unit), "FCGIHOST_CANCEL_GRACE"));
         CPPUNIT_ASSERT_MESSAGE(pass, milliseconds_of(value) > drain);
     }
 

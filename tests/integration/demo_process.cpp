@@ -10,13 +10,7 @@
 namespace fcgihost {
 namespace testing_support {
 
-std::string demo_binary() {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) throw std::runtime_error("cannot find the test runner's own path");
-    std::string path(self, static_cast<std::size_t>(n));
-    return path.substr(0, path.rfind('/')) + "/fcgihost-demo";
-}
+std::string demo_binary() { return runner_dir() + "/fcgihost-demo"; }
 
 DemoProcess::DemoProcess(const std::vector<std::string>& extra_args)
     : socket_(dir_.file("demo.sock")), job_log_(dir_.file("jobs.log")) {

@@ -3,6 +3,7 @@
 // drain, and the settings the units pass in FCGIHOST_ variables are ones fcgihost-demo knows
 // and accepts.
 #include "integration/demo_process.hpp"
+#include "support/config_text.hpp"
 #include "support/http_client.hpp"
 #include "support/nginx_process.hpp"
 
@@ -23,8 +24,6 @@
 using namespace fcgihost::testing_support;
 
 namespace {
-
-using Settings = std::vector<std::pair<std::string, std::string>>;
 
 const std::chrono::seconds kToolLimit(30);
 
@@ -51,43 +50,6 @@ int run_tool(const std::vector<std::string>& argv, const std::string& log_path, 
     return tool.exit_code();
 }
 
-// `Key=value` lines of a unit file, in order (comments and sections left out).
-Settings unit_settings(const std::string& unit) {
-    Settings settings;
-    std::istringstream lines(unit);
-    for (std::string line; std::getline(lines, line);) {
-        std::size_t eq = line.find('=');
-        if (line.empty() || line[0] == '#' || line[0] == '[' || eq == std::string::npos) continue;
-        settings.emplace_back(line.substr(0, eq), line.substr(eq + 1));
-    }
-    return settings;
-}
-
-std::string unit_value(const std::string& unit, const std::string& key) {
-    for (const auto& kv : unit_settings(unit))
-        if (kv.first == key) return kv.second;
-    CPPUNIT_FAIL("no " + key + "= in the unit");
-    return "";
-}
-
-// The NAME=value pairs of a unit's Environment= lines.
-Settings unit_environment(const std::string& unit) {
-    Settings env;
-    for (const auto& kv : unit_settings(unit)) {
-        if (kv.first != "Environment") continue;
-        std::size_t eq = kv.second.find('=');
-        env.emplace_back(kv.second.substr(0, eq), kv.second.substr(eq + 1));
-    }
-    return env;
-}
-
-std::string env_value(const Settings& env, const std::string& name) {
-    for (const auto& kv : env)
-        if (kv.first == name) return kv.second;
-    CPPUNIT_FAIL("no Environment=" + name + "= in the unit");
-    return "";
-}
-
 // The argument of an nginx directive that starts a line (`name value;`).
 std::string nginx_directive(const std::string& conf, const std::string& name) {
     std::istringstream lines(conf);
@@ -98,33 +60,6 @@ std::string nginx_directive(const std::string& conf, const std::string& name) {
     }
     CPPUNIT_FAIL("no " + name + " in nginx/fcgihost.conf");
     return "";
-}
-
-// "45s", "500ms", "1m", "2h" (systemd, nginx and fcgihost all read these the same way).
-long long milliseconds_of(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    CPPUNIT_ASSERT_MESSAGE("not a duration: " + text, digits > 0);
-    long long n = std::stoll(text.substr(0, digits));
-    std::string unit = text.substr(digits);
-    if (unit == "ms") return n;
-    if (unit == "s" || unit.empty()) return n * 1000;
-    if (unit == "m" || unit == "min") return n * 60 * 1000;
-    if (unit == "h") return n * 3600 * 1000;
-    CPPUNIT_FAIL("unknown duration unit in " + text);
-    return 0;
-}
-
-// "1m" (nginx) and "1M" (fcgihost) are both MiB.
-long long bytes_of(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    long long n = std::stoll(text.substr(0, digits));
-    char unit = digits < text.size() ? static_cast<char>(std::tolower(static_cast<unsigned char>(text[digits]))) : 'b';
-    if (unit == 'k') return n * 1024;
-    if (unit == 'm') return n * 1024 * 1024;
-    if (unit == 'g') return n * 1024 * 1024 * 1024;
-    return n;
 }
 
 // The units with ExecStart pointing at this build's demo: systemd-analyze checks that it exists.

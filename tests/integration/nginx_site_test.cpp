@@ -24,35 +24,6 @@ namespace {
 
 const std::size_t kMaxBody = 1024 * 1024;  // client_max_body_size 1m, and the demo's --max-body 1M
 
-// The HTTP status nginx answers to a GET sent from `source` (another loopback address, so
-// that nginx sees a remote address other than 127.0.0.1). 0 if there is no status line.
-int status_seen_from(const std::string& source, const std::string& host, int port, const std::string& target) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CPPUNIT_ASSERT_MESSAGE(std::strerror(errno), fd >= 0);
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, host.c_str(), &to.sin_addr);
-    timeval limit{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    bool connected = bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
-                     connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
-    std::string reply;
-    if (connected) {
-        std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-        if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-            char buf[4096];
-            for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    ::close(fd);
-    CPPUNIT_ASSERT_MESSAGE("no connection from " + source, connected);
-    return reply.compare(0, 5, "HTTP/") == 0 && reply.size() >= 12 ? std::stoi(reply.substr(9, 3)) : 0;
-}
-
 // Every byte value, in an order that is not a plain repeat.
 std::string binary_body(std::size_t size) {
     std::string body(size, '\0');
@@ -139,11 +110,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("pong\n"), get("/ping").body);
 
         // 127.0.0.2 is loopback too, but not the address the site allows.
-        CPPUNIT_ASSERT_EQUAL(403, status_seen_from("127.0.0.2", nginx_->host(), nginx_->port(), "/status"));
-        CPPUNIT_ASSERT_EQUAL(403, status_seen_from("127.0.0.2", nginx_->host(), nginx_->port(), "/ping"));
-        CPPUNIT_ASSERT_EQUAL(403, status_seen_from("127.0.0.2", nginx_->host(), nginx_->port(),
+        CPPUNIT_ASSERT_EQUAL(403, http_status_from("127.0.0.2", nginx_->host(), nginx_->port(), "/status"));
+        CPPUNIT_ASSERT_EQUAL(403, http_status_from("127.0.0.2", nginx_->host(), nginx_->port(), "/ping"));
+        CPPUNIT_ASSERT_EQUAL(403, http_status_from("127.0.0.2", nginx_->host(), nginx_->port(),
                                                    "/status?format=prometheus"));
-        CPPUNIT_ASSERT_EQUAL(200, status_seen_from("127.0.0.2", nginx_->host(), nginx_->port(), "/"));
+        CPPUNIT_ASSERT_EQUAL(200, http_status_from("127.0.0.2", nginx_->host(), nginx_->port(), "/"));
     }
 
 private:

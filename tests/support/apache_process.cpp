@@ -1,5 +1,7 @@
 #include "support/apache_process.hpp"
 
+#include "support/http_client.hpp"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -28,14 +30,6 @@ const char* const kModules = "/usr/lib/apache2/modules";
 const char* const kServing = "AH00489";  // "... configured -- resuming normal operations"
 const char* const kPortTaken = "could not bind to address";
 
-std::string runner_dir() {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) throw std::runtime_error("cannot find the test runner's own path");
-    std::string path(self, static_cast<std::size_t>(n));
-    return path.substr(0, path.rfind('/'));
-}
-
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
@@ -44,40 +38,6 @@ void write_text(const std::string& path, const std::string& text) {
 
 std::string load_module(const std::string& name, const std::string& file) {
     return "LoadModule " + name + " " + kModules + "/" + file + "\n";
-}
-
-// Every process below `root`, read from /proc. Taken before any of them is killed, since
-// a dead parent's children are re-parented out of reach.
-std::vector<pid_t> descendants_of(pid_t root) {
-    std::multimap<pid_t, pid_t> children;  // parent -> child
-    if (DIR* proc = opendir("/proc")) {
-        while (dirent* entry = readdir(proc)) {
-            char* end = nullptr;
-            long pid = std::strtol(entry->d_name, &end, 10);
-            if (pid <= 0 || *end != '\0') continue;
-            std::string stat = read_file("/proc/" + std::string(entry->d_name) + "/stat");
-            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-            std::size_t close = stat.rfind(')');
-            if (close == std::string::npos) continue;
-            std::istringstream rest(stat.substr(close + 1));
-            std::string state;
-            long ppid = 0;
-            if (rest >> state >> ppid) children.emplace(static_cast<pid_t>(ppid), static_cast<pid_t>(pid));
-        }
-        closedir(proc);
-    }
-    std::vector<pid_t> out;
-    std::vector<pid_t> pending{root};
-    while (!pending.empty()) {
-        pid_t parent = pending.back();
-        pending.pop_back();
-        auto range = children.equal_range(parent);
-        for (auto it = range.first; it != range.second; ++it) {
-            out.push_back(it->second);
-            pending.push_back(it->second);
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -165,34 +125,6 @@ std::string copy_for_apache(const std::string& executable, const std::string& di
     std::filesystem::copy_file(executable, copy, std::filesystem::copy_options::overwrite_existing);
     if (chmod(copy.c_str(), 0755) != 0) throw std::runtime_error("chmod " + copy + ": " + std::strerror(errno));
     return copy;
-}
-
-int http_status_from(const std::string& source, const std::string& host, int port, const std::string& target) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw HttpError(std::string("socket: ") + std::strerror(errno));
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    inet_pton(AF_INET, source.c_str(), &from.sin_addr);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, host.c_str(), &to.sin_addr);
-    timeval limit{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
-        connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-        std::string why = std::strerror(errno);
-        ::close(fd);
-        throw HttpError("connect from " + source + ": " + why);
-    }
-    std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
-    std::string reply;
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-        char buf[4096];
-        for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return reply.compare(0, 5, "HTTP/") == 0 && reply.size() >= 12 ? std::stoi(reply.substr(9, 3)) : 0;
 }
 
 ApacheProcess::ApacheProcess(ApacheModule module, const std::string& site, const std::string& overrides)

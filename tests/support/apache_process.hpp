@@ -58,10 +58,6 @@ void share_with_apache(const std::string& dir);
 // Apache's user runs it, and may have no way into the build directory.
 std::string copy_for_apache(const std::string& executable, const std::string& dir);
 
-// The HTTP status of a GET sent from `source`, another loopback address such as 127.0.0.2,
-// so that Apache sees a client other than 127.0.0.1. 0 if no status line came back; throws
-// HttpError if the connection cannot be made.
-int http_status_from(const std::string& source, const std::string& host, int port, const std::string& target);
 
 class ApacheProcess {
 public:

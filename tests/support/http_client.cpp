@@ -21,7 +21,8 @@ std::string HttpResponse::header(const std::string& name) const {
     return std::string();
 }
 
-HttpConnection::HttpConnection(const std::string& host, int port, std::chrono::milliseconds timeout)
+HttpConnection::HttpConnection(const std::string& host, int port, std::chrono::milliseconds timeout,
+                               const std::string& source)
     : host_(host), timeout_(timeout) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -29,6 +30,17 @@ HttpConnection::HttpConnection(const std::string& host, int port, std::chrono::m
     if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) throw HttpError("not an IPv4 address: " + host);
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) throw HttpError(std::string("socket: ") + std::strerror(errno));
+    if (!source.empty()) {
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        if (inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+            bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+            int err = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw HttpError("bind " + source + ": " + std::strerror(err));
+        }
+    }
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         int err = errno;
         ::close(fd_);
@@ -157,6 +169,11 @@ HttpResponse http_get(const std::string& host, int port, const std::string& targ
 HttpResponse http_post(const std::string& host, int port, const std::string& target, const std::string& body) {
     HttpConnection c(host, port);
     return c.request("POST", target, body, {{"Connection", "close"}});
+}
+
+int http_status_from(const std::string& source, const std::string& host, int port, const std::string& target) {
+    HttpConnection c(host, port, std::chrono::seconds(10), source);
+    return c.request("GET", target, "", {{"Connection", "close"}}).status;
 }
 
 int free_local_port() {

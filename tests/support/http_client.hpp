@@ -33,8 +33,11 @@ public:
     HttpConnection& operator=(HttpConnection&& other) noexcept;
     ~HttpConnection();
 
-    // Connects to a numeric IPv4 address; throws HttpError.
-    HttpConnection(const std::string& host, int port, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // Connects to a numeric IPv4 address, from `source` if given (another loopback address
+    // such as 127.0.0.2, so that the server sees a remote address other than 127.0.0.1);
+    // throws HttpError.
+    HttpConnection(const std::string& host, int port, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                   const std::string& source = "");
 
     // Sends one request and reads its response; keeps the connection for the next call
     // unless the server says "Connection: close". Throws HttpError.
@@ -55,6 +58,9 @@ private:
 // One request on a fresh connection.
 HttpResponse http_get(const std::string& host, int port, const std::string& target);
 HttpResponse http_post(const std::string& host, int port, const std::string& target, const std::string& body);
+
+// The status of GET target from a connection bound to `source`; throws HttpError.
+int http_status_from(const std::string& source, const std::string& host, int port, const std::string& target);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 int free_local_port();

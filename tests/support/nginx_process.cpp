@@ -66,28 +66,6 @@ std::string main_config(const std::string& dir) {
     return c.str();
 }
 
-// Children of `parent`, from /proc: nginx's workers.
-std::vector<pid_t> children_of(pid_t parent) {
-    std::vector<pid_t> children;
-    DIR* proc = opendir("/proc");
-    if (proc == nullptr) return children;
-    while (dirent* entry = readdir(proc)) {
-        char* end = nullptr;
-        long pid = std::strtol(entry->d_name, &end, 10);
-        if (pid <= 0 || *end != '\0') continue;
-        std::string stat = read_file("/proc/" + std::string(entry->d_name) + "/stat");
-        // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
-        std::size_t close = stat.rfind(')');
-        if (close == std::string::npos) continue;
-        std::istringstream rest(stat.substr(close + 1));
-        std::string state;
-        long ppid = 0;
-        if (rest >> state >> ppid && ppid == parent) children.push_back(static_cast<pid_t>(pid));
-    }
-    closedir(proc);
-    return children;
-}
-
 bool accepts_connections(const std::string& host, int port) {
     try {
         HttpConnection probe(host, port, std::chrono::seconds(1));
@@ -109,13 +87,7 @@ std::string nginx_binary() {
     throw std::runtime_error("nginx not found (apt-get install nginx; `make test` does it)");
 }
 
-std::string repo_nginx_dir() {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) throw std::runtime_error("cannot find the test runner's own path");
-    std::string path(self, static_cast<std::size_t>(n));
-    return path.substr(0, path.rfind('/')) + "/../nginx";
-}
+std::string repo_nginx_dir() { return runner_dir() + "/../nginx"; }
 
 std::string system_fastcgi_params() {
     const std::string path = "/etc/nginx/fastcgi_params";
@@ -194,7 +166,7 @@ int NginxProcess::stop(std::chrono::milliseconds limit) {
 
 void NginxProcess::kill_everything() {
     if (process_->exited()) return;
-    for (pid_t worker : children_of(process_->pid())) ::kill(worker, SIGKILL);
+    for (pid_t worker : descendants_of(process_->pid())) ::kill(worker, SIGKILL);
     process_->signal(SIGKILL);
     process_->wait_exit(std::chrono::seconds(10));
 }

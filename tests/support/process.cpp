@@ -1,5 +1,6 @@
 #include "support/process.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,10 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -258,5 +261,47 @@ TempDir::~TempDir() {
 const std::string& TempDir::path() const { return path_; }
 
 std::string TempDir::file(const std::string& name) const { return path_ + "/" + name; }
+
+std::string runner_dir() {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) throw std::runtime_error("cannot find the test runner's own path");
+    std::string path(self, static_cast<std::size_t>(n));
+    return path.substr(0, path.rfind('/'));
+}
+
+// Every process below `root`, read from /proc. Taken before any of them is killed, since
+// a dead parent's children are re-parented out of reach.
+std::vector<pid_t> descendants_of(pid_t root) {
+    std::multimap<pid_t, pid_t> children;  // parent -> child
+    if (DIR* proc = opendir("/proc")) {
+        while (dirent* entry = readdir(proc)) {
+            char* end = nullptr;
+            long pid = std::strtol(entry->d_name, &end, 10);
+            if (pid <= 0 || *end != '\0') continue;
+            std::string stat = read_file("/proc/" + std::string(entry->d_name) + "/stat");
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            std::size_t close = stat.rfind(')');
+            if (close == std::string::npos) continue;
+            std::istringstream rest(stat.substr(close + 1));
+            std::string state;
+            long ppid = 0;
+            if (rest >> state >> ppid) children.emplace(static_cast<pid_t>(ppid), static_cast<pid_t>(pid));
+        }
+        closedir(proc);
+    }
+    std::vector<pid_t> out;
+    std::vector<pid_t> pending{root};
+    while (!pending.empty()) {
+        pid_t parent = pending.back();
+        pending.pop_back();
+        auto range = children.equal_range(parent);
+        for (auto it = range.first; it != range.second; ++it) {
+            out.push_back(it->second);
+            pending.push_back(it->second);
+        }
+    }
+    return out;
+}
 
 }}  // namespace fcgihost::testing_support

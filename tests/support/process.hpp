@@ -63,6 +63,13 @@ bool wait_for_file_text(const std::string& path, const std::string& needle, std:
 std::size_t count_lines_with(const std::string& path, const std::string& needle);
 std::string read_file(const std::string& path);  // "" if it cannot be opened
 
+// The directory of the running test binary (build/ beside nginx/, apache/ and tests/).
+std::string runner_dir();
+
+// Every process below `root`, read from /proc. Take it before killing any of them: a dead
+// parent's children are re-parented out of reach.
+std::vector<pid_t> descendants_of(pid_t root);
+
 // A fresh directory from mkdtemp under $TMPDIR (or /tmp), removed with its contents on destruction.
 // Keep names short if it will hold unix sockets: sun_path holds 107 bytes.
 class TempDir {
