@@ -27,16 +27,45 @@ std::string header_name_from_param(const std::string& param) {
 
 Request Request::from_params(NameValues params, std::string body) {
     Request r;
-    r.method_ = find_value(params, "REQUEST_METHOD", false);
-    if (r.method_.empty()) r.method_ = "GET";
-    r.query_string_ = find_value(params, "QUERY_STRING", false);
-    r.remote_addr_ = find_value(params, "REMOTE_ADDR", false);
-
-    std::string raw_path = find_value(params, "REQUEST_URI", false);
-    if (raw_path.empty()) {
-        raw_path = find_value(params, "SCRIPT_NAME", false) + find_value(params, "PATH_INFO", false);
+    // One pass: a web server sends twenty or thirty params, and this runs per request.
+    // A param sent twice keeps its first value, as param() finds it.
+    const std::string* method = nullptr;
+    const std::string* request_uri = nullptr;
+    const std::string* query_string = nullptr;
+    const std::string* remote_addr = nullptr;
+    const std::string* script_name = nullptr;
+    const std::string* path_info = nullptr;
+    r.headers_.reserve(16);
+    for (const auto& nv : params) {
+        const std::string& name = nv.first;
+        if (name.size() > 5 && name.compare(0, 5, "HTTP_") == 0) {
+            r.headers_.emplace_back(header_name_from_param(name), nv.second);
+        } else if (name == "REQUEST_METHOD") {
+            if (!method) method = &nv.second;
+        } else if (name == "REQUEST_URI") {
+            if (!request_uri) request_uri = &nv.second;
+        } else if (name == "QUERY_STRING") {
+            if (!query_string) query_string = &nv.second;
+        } else if (name == "REMOTE_ADDR") {
+            if (!remote_addr) remote_addr = &nv.second;
+        } else if (name == "SCRIPT_NAME") {
+            if (!script_name) script_name = &nv.second;
+        } else if (name == "PATH_INFO") {
+            if (!path_info) path_info = &nv.second;
+        } else if (name == "CONTENT_TYPE" && !nv.second.empty()) {
+            r.headers_.emplace_back("content-type", nv.second);
+        } else if (name == "CONTENT_LENGTH" && !nv.second.empty()) {
+            r.headers_.emplace_back("content-length", nv.second);
+        }
+    }
+    r.method_ = method && !method->empty() ? *method : "GET";
+    if (query_string) r.query_string_ = *query_string;
+    if (remote_addr) r.remote_addr_ = *remote_addr;
+    std::string raw_path;
+    if (request_uri != nullptr && !request_uri->empty()) {
+        raw_path = request_uri->substr(0, request_uri->find('?'));
     } else {
-        raw_path = raw_path.substr(0, raw_path.find('?'));
+        raw_path = (script_name ? *script_name : std::string()) + (path_info ? *path_info : std::string());
     }
     if (raw_path.empty()) raw_path = "/";
     try {
@@ -44,16 +73,6 @@ Request Request::from_params(NameValues params, std::string body) {
         r.query_ = parse_query(r.query_string_);
     } catch (const DecodeError& e) {
         throw RequestError(400, std::string("bad request URI: ") + e.what());
-    }
-
-    for (const auto& nv : params) {
-        if (nv.first.size() > 5 && nv.first.compare(0, 5, "HTTP_") == 0) {
-            r.headers_.emplace_back(header_name_from_param(nv.first), nv.second);
-        } else if (nv.first == "CONTENT_TYPE" && !nv.second.empty()) {
-            r.headers_.emplace_back("content-type", nv.second);
-        } else if (nv.first == "CONTENT_LENGTH" && !nv.second.empty()) {
-            r.headers_.emplace_back("content-length", nv.second);
-        }
     }
     r.params_ = std::move(params);
     r.body_ = std::move(body);
