@@ -21,7 +21,7 @@ TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 
-.PHONY: all test run bench install clean deps-build deps-test deps-run deps-bench check-asan check-tsan
+.PHONY: all test run bench install clean deps-build deps-test deps-run deps-bench check-asan check-tsan fuzz soak
 all: $(LIB) $(DEMO) $(TESTS)
 
 $(BUILD)/obj/%.o: %.cpp
@@ -88,3 +88,33 @@ clean:
 	rm -rf build build-asan build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Fuzzing with libFuzzer (clang 14): every tests/fuzz/fuzz_*.cpp is a target, built with
+# ASan+UBSan against a coverage-instrumented library in build-fuzz/, and run FUZZ_SECONDS
+# each from its seeds in tests/fuzz/corpus/<target>/ (tests/fuzz/run.sh says the rest).
+FUZZ_SECONDS  ?= 60
+FUZZ_CXX      ?= clang++-14
+FUZZ_BUILD     = build-fuzz
+FUZZ_TARGETS   = $(patsubst tests/fuzz/%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_SANITIZE  = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_PACKAGES  = $(BUILD_PACKAGES) clang-14 libclang-rt-14-dev
+FUZZ_HARNESS   = tests/fuzz/in_process_server.cpp tests/support/fcgi_client.cpp
+.PHONY: deps-fuzz
+$(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.cpp $(FUZZ_HARNESS)) $(LIB)
+	$(CXX) $(WARN) $(CXXFLAGS:fuzzer-no-link=fuzzer) $^ $(LDLIBS) -o $@
+fuzz: deps-fuzz
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) \
+		CXXFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE)" $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+deps-fuzz:
+	@.ci/ensure-packages $(FUZZ_PACKAGES)
+
+# Soak (not part of `make test`, about 2 minutes): 10^6 jobs and 10^5 other requests through
+# the demo; its memory must come back to where it was after warm-up, and a full queue must
+# refuse rather than grow. See tests/soak/soak_main.cpp.
+SOAK = $(BUILD)/fcgihost-soak
+$(SOAK): $(call obj,tests/soak/soak_main.cpp tests/support/fcgi_client.cpp tests/support/process.cpp tests/support/proc_stats.cpp)
+	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+soak: deps-build
+	$(MAKE) --no-print-directory $(DEMO) $(SOAK)
+	$(SOAK) $(DEMO)

@@ -3,21 +3,35 @@
 // connection (and keepConnection, so that the FCGX_Finish_r it starts with does not
 // close it), and the request's listen_sock is -1, so that after a protocol error, when
 // libfcgi has closed the connection, its retry fails at once instead of accepting behind
-// the server's back. These fields are public in fcgiapp.h and have not changed since
-// libfcgi 2.2; the integration tests exercise this path on every run.
+// the server's back. We also mark it detached, so that whenever libfcgi closes a
+// connection itself (malformed input, a failed read or write) it just closes it: its own
+// close reads and discards until the peer has been quiet for 2 s, with no bound on the
+// total, and a peer that kept sending would keep the thread for as long as it liked.
+// These fields are public in fcgiapp.h and have not changed since libfcgi 2.2; the
+// integration tests exercise this path on every run.
 #include "fcgi_exchange.hpp"
 
 #include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace fcgihost {
 namespace {
 
+// After a refusal, how long unread input is drained before the close (close_lingering).
+constexpr std::chrono::milliseconds kLingerLimit{2000};
+
 NameValues read_params(const FCGX_Request& request) {
     NameValues params;
+    params.reserve(32);
     for (char** env = request.envp; env != nullptr && *env != nullptr; ++env) {
         const char* eq = std::strchr(*env, '=');
         if (eq == nullptr) continue;
@@ -34,7 +48,8 @@ std::string find_param(const NameValues& params, const char* name) {
 }
 
 // Reads the body within the limit. Returns 0 when it is complete, else the status to
-// answer with: 413 over the limit, 400 when it disagrees with CONTENT_LENGTH.
+// answer with: 413 over the limit, 400 when it disagrees with CONTENT_LENGTH or the
+// stream broke off before its end.
 int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, std::string& body) {
     std::string length_text = find_param(params, "CONTENT_LENGTH");
     std::size_t expected = 0;
@@ -46,19 +61,55 @@ int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, s
         expected = std::stoull(length_text);
         if (expected > max_body) return 413;
     }
-    std::size_t want = has_length ? expected : max_body + 1;
-    body.resize(want);
-    std::size_t got = 0;
-    while (got < want) {
-        int n = FCGX_GetStr(&body[got], static_cast<int>(std::min<std::size_t>(want - got, 65536)), in);
+    // Read in chunks, never sizing the buffer by the limit: most requests have no body,
+    // and a 1 MiB buffer per GET would cost more than everything else a request does.
+    const std::size_t want = has_length ? expected : max_body + 1;
+    if (has_length) body.reserve(expected);
+    char chunk[8192];
+    while (body.size() < want) {
+        int n = FCGX_GetStr(chunk, static_cast<int>(std::min(sizeof chunk, want - body.size())), in);
         if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
+        body.append(chunk, static_cast<std::size_t>(n));
     }
-    body.resize(got);
-    if (!has_length) return got > max_body ? 413 : 0;
-    if (got < expected) return 400;
-    if (FCGX_GetChar(in) != EOF) return 400;
+    const std::size_t got = body.size();
+    if (!has_length && got > max_body) return 413;
+    if (has_length && (got < expected || FCGX_GetChar(in) != EOF)) return 400;
+    // The stream ended in an error (the web server closed or aborted, or went quiet past
+    // the io timeout), not with its empty closing record: the body may be cut short.
+    if (FCGX_GetError(in) != 0) return 400;
     return 0;
+}
+
+// Why a libfcgi stream failed, for the log. `fd` tells a close from other protocol errors.
+std::string stream_error_text(int error, int fd) {
+    if (error == EAGAIN || error == EWOULDBLOCK) return "no progress within --io-timeout";
+    if (error > 0) return std::strerror(error);
+    if (error == FCGX_PROTOCOL_ERROR) {
+        char byte;
+        if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return "the web server closed the connection";
+        return "a record out of place (such as FCGI_ABORT_REQUEST)";
+    }
+    if (error == FCGX_UNSUPPORTED_VERSION) return "a record with an unsupported FastCGI version";
+    return "FastCGI error " + std::to_string(error);
+}
+
+// After answering a request whose input was not all read (a refused body), an immediate
+// close could turn the unread input into a TCP reset that destroys the answer on its way.
+// So, like libfcgi, shut our side and read until the peer closes; unlike libfcgi, for a
+// bounded time only, so that a peer that keeps sending cannot keep the thread.
+void close_lingering(int fd, std::chrono::milliseconds limit) {
+    if (shutdown(fd, SHUT_WR) == 0) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        char discard[4096];
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            pollfd p{fd, POLLIN, 0};
+            if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+            ssize_t n = recv(fd, discard, sizeof discard, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) break;
+        }
+    }
+    ::close(fd);
 }
 
 void write_response(FCGX_Request& request, const Response& response, bool with_body) {
@@ -72,13 +123,22 @@ void write_response(FCGX_Request& request, const Response& response, bool with_b
 }  // namespace
 
 Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::size_t max_body,
-                  ExchangeCounters& counters) {
+                  std::chrono::milliseconds io_timeout, ExchangeCounters& counters) {
     request.ipcFd = fd;
     request.keepConnection = 1;
+    request.detached = 1;  // see the top of this file: libfcgi's own close must not linger
     if (FCGX_Accept_r(&request) < 0) {
         // libfcgi met a malformed begin or params record and has closed the connection.
         log_warn("closed a connection: malformed or incomplete FastCGI request header");
         request.ipcFd = -1;
+        return Exchange::closed;
+    }
+    if (int error = FCGX_GetError(request.in)) {
+        // libfcgi ends the params at a stream error as if they had ended there, and would
+        // hand us a request made of whatever params came before the cut.
+        log_warn("closed a connection: malformed or incomplete FastCGI request header (params cut short: ",
+                 stream_error_text(error, fd), ")");
+        FCGX_Free(&request, 1);  // closes without a word: FCGX_Finish_r would send an empty answer
         return Exchange::closed;
     }
     ++counters.active;
@@ -86,13 +146,16 @@ Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::si
     std::string body;
     int refusal = read_body(request.in, params, max_body, body);
     const bool head_only = find_param(params, "REQUEST_METHOD") == "HEAD";
+    const std::string what = find_param(params, "REQUEST_METHOD") + " " + find_param(params, "REQUEST_URI");
     Response response;
     if (refusal != 0) {
         ++counters.bad_requests;
-        log_warn("refused ", find_param(params, "REQUEST_METHOD"), " ", find_param(params, "REQUEST_URI"), ": ",
-                 refusal == 413 ? "body over --max-body" : "body does not match CONTENT_LENGTH");
+        const int error = FCGX_GetError(request.in);
+        log_warn("refused ", what, ": ",
+                 refusal == 413 ? "body over --max-body"
+                 : error != 0   ? "body incomplete: " + stream_error_text(error, fd)
+                                : std::string("body does not match CONTENT_LENGTH"));
         response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
-        request.keepConnection = 0;  // unread input may be left: libfcgi's lingering close
     } else {
         try {
             response = handler(Request::from_params(std::move(params), std::move(body)));
@@ -114,15 +177,25 @@ Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::si
     // Counted before the finish: once it is sent the client may ask /status at once.
     --counters.active;
     ++counters.served;
-    // libfcgi closes a connection by shutting down its side and reading until the peer
-    // closes, for up to 2 s, so that unread input cannot turn into a reset that loses the
-    // response. That matters only when input was left unread; otherwise we close it
-    // ourselves, at once, and a client that does not hang up holds no thread.
+    // Closing the output streams sends what is buffered and FCGI_END_REQUEST; done here
+    // rather than inside FCGX_Finish_r so that a failed delivery can be logged.
+    FCGX_FClose(request.err);
+    if (FCGX_FClose(request.out) != 0) {
+        log_warn("response to ", what, " not delivered: ", stream_error_text(FCGX_GetError(request.out), fd));
+    }
+    // libfcgi closes a connection itself only after a failed read or write (at once, since
+    // it is detached). The others are ours to close: at once when all input was read, so
+    // a client that does not hang up holds no thread; after a bounded linger when a
+    // refusal left input unread.
     const bool web_server_keeps = request.keepConnection != 0;
-    if (refusal == 0) request.keepConnection = 1;
+    request.keepConnection = 1;
     FCGX_Finish_r(&request);
     if (request.ipcFd < 0) return Exchange::closed;
     request.ipcFd = -1;
+    if (refusal != 0) {
+        close_lingering(fd, std::min(kLingerLimit, io_timeout));
+        return Exchange::closed;
+    }
     return web_server_keeps ? Exchange::keep : Exchange::close;
 }
 

@@ -5,6 +5,7 @@
 #include "fcgihost/router.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 struct FCGX_Request;
@@ -25,10 +26,12 @@ enum class Exchange { keep, close, closed };
 
 // Reads one request from `fd` (a connected socket with data waiting), runs `handler`,
 // writes its response and ends the request for the web server. A body over `max_body`
-// gets 413 and one that disagrees with CONTENT_LENGTH 400, without calling the handler;
-// a handler's exception becomes a 500 with a generic body and a log line.
+// gets 413 and one that disagrees with CONTENT_LENGTH, or breaks off, 400, without
+// calling the handler; a handler's exception becomes a 500 with a generic body and a log
+// line. Params cut short close the connection unanswered. A refusal closes the connection
+// after draining unread input for at most min(2 s, io_timeout).
 // `request` is the thread's own FCGX_Request, initialised with listen_sock -1.
 Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::size_t max_body,
-                  ExchangeCounters& counters);
+                  std::chrono::milliseconds io_timeout, ExchangeCounters& counters);
 
 }  // namespace fcgihost

@@ -10,7 +10,10 @@
 // Stop. begin_stop() marks the server stopping and makes stop_fd_ readable. The first
 // thread to get that event removes a created socket's path, accepts the backlog that is
 // already queued (those clients are served, not reset), closes the listener, and closes
-// kept connections that are idle with nothing to read. When nothing is left the thread
+// kept connections that are idle with nothing to read. A connection that has not sent its
+// first request yet is not idle: its request may be on its way (a client that reached the
+// backlog before the stop writes right after its connect), so it gets --io-timeout to
+// send it, like a request thread blocked reading it would. When nothing is left the thread
 // re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
 // that reaches every thread without any of them spinning on a readable fd. Whoever
 // closes the last connection re-arms it too.
@@ -27,6 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -147,7 +151,7 @@ void Server::thread_main() {
         epoll_event ev{};
         // While accepts are paused for want of fds, and no connection closes to resume
         // them, a timeout retries now and then.
-        int n = epoll_wait(epoll_fd_, &ev, 1, listener_paused_ ? kPausedRetryMs : -1);
+        int n = epoll_wait(epoll_fd_, &ev, 1, wait_timeout_ms());
         if (n < 0) {
             if (errno == EINTR) continue;
             log_error("epoll_wait: ", std::strerror(errno), "; request thread exits");
@@ -156,6 +160,7 @@ void Server::thread_main() {
         if (n == 0) {
             boost::lock_guard<boost::mutex> lock(mutex_);
             resume_listener_locked();
+            close_silent_connections_locked();
             continue;
         }
         if (ev.data.u64 == kStopTag) {
@@ -183,13 +188,13 @@ void Server::on_listener_ready(FCGX_Request& request) {
         // Served here when its request is already waiting, as it nearly always is with a
         // web server in front: that spares a trip through epoll.
         const bool ready = peek(fd) == Peek::data;
-        connections_.emplace(id, Connection{fd, ready, !ready});
+        connections_.emplace(id, Connection{fd, ready, !ready, true});
         if (!ready) {
             arm(fd, id, EPOLL_CTL_ADD);
             return;
         }
     }
-    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, *counters_));
+    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, options_.io_timeout, *counters_));
 }
 
 // Takes one connection and re-arms the listener at once, so that another idle thread
@@ -202,8 +207,12 @@ int Server::accept_one_locked() {
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                // Re-arming now would wake us again at once; wait for a free fd.
-                log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
+                // Re-arming now would wake us again at once; wait for a free fd. Logged
+                // once until an accept succeeds again: each retry would log a line.
+                if (!accept_starved_) {
+                    log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
+                }
+                accept_starved_ = true;
                 listener_paused_ = true;
                 return -1;
             }
@@ -217,6 +226,10 @@ int Server::accept_one_locked() {
             continue;
         }
         arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
+        if (accept_starved_) {
+            accept_starved_ = false;
+            log_info("accept: accepting connections again");
+        }
         set_io_timeout(fd, options_.io_timeout);
         return fd;
     }
@@ -235,7 +248,7 @@ void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
         release_connection(id, false);
         return;
     }
-    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, *counters_));
+    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, options_.io_timeout, *counters_));
 }
 
 // A kept connection goes back into the epoll set unless the server is stopping; any
@@ -246,6 +259,7 @@ void Server::after_request(std::uint64_t id, int fd, Exchange result) {
         if (!stopping_) {
             Connection& conn = connections_[id];
             conn.busy = false;
+            conn.fresh = false;
             arm(fd, id, conn.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
             conn.registered = true;
             return;
@@ -307,7 +321,7 @@ void Server::close_listener_locked() {
             }
             set_io_timeout(fd, options_.io_timeout);
             std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false, true});
+            connections_.emplace(id, Connection{fd, false, true, true});
             arm(fd, id, EPOLL_CTL_ADD);
             ++taken;
         }
@@ -319,17 +333,58 @@ void Server::close_listener_locked() {
 
 void Server::close_idle_connections_locked() {
     std::size_t closed = 0;
+    std::size_t awaited = 0;
     for (auto it = connections_.begin(); it != connections_.end();) {
-        if (!it->second.busy && peek(it->second.fd) != Peek::data) {
-            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
-            ::close(it->second.fd);
-            it = connections_.erase(it);
-            ++closed;
-        } else {
+        const Peek state = it->second.busy ? Peek::data : peek(it->second.fd);
+        if (state == Peek::nothing && it->second.fresh) ++awaited;
+        if (state == Peek::data || (state == Peek::nothing && it->second.fresh)) {
             ++it;
+            continue;
         }
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+        ::close(it->second.fd);
+        it = connections_.erase(it);
+        ++closed;
     }
     if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
+    if (awaited > 0) {
+        log_info("stop: waiting up to ", options_.io_timeout.count(), " ms for the first request on ", awaited,
+                 " connection(s)");
+        first_request_deadline_ = std::chrono::steady_clock::now() + options_.io_timeout;
+        awaiting_first_requests_ = true;
+    }
+}
+
+// Once the stop has waited --io-timeout for their first request, connections that sent
+// none are closed: a client that connects and stays silent cannot hold the stop longer.
+void Server::close_silent_connections_locked() {
+    if (!awaiting_first_requests_ || std::chrono::steady_clock::now() < first_request_deadline_) return;
+    awaiting_first_requests_ = false;
+    std::size_t closed = 0;
+    for (auto it = connections_.begin(); it != connections_.end();) {
+        if (it->second.busy || !it->second.fresh || peek(it->second.fd) == Peek::data) {
+            ++it;
+            continue;
+        }
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+        ::close(it->second.fd);
+        it = connections_.erase(it);
+        ++closed;
+    }
+    if (closed > 0) log_info("stop: closed ", closed, " connection(s) that sent no request within --io-timeout");
+    pass_stop_baton_if_drained_locked();
+}
+
+// How long a request thread may sleep in epoll_wait: for ever, unless accepts are paused
+// for want of fds (retry now and then) or the stop awaits first requests (its deadline).
+int Server::wait_timeout_ms() const {
+    int timeout = listener_paused_ ? kPausedRetryMs : -1;
+    if (!awaiting_first_requests_) return timeout;
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first_request_deadline_ -
+                                                                      std::chrono::steady_clock::now());
+    int until_deadline = static_cast<int>(std::max<long long>(0, left.count() + 1));
+    return timeout < 0 ? until_deadline : std::min(timeout, until_deadline);
 }
 
 }  // namespace fcgihost

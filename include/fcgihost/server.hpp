@@ -68,6 +68,7 @@ private:
         int fd;
         bool busy;        // a thread is reading or writing it
         bool registered;  // in the epoll set (a connection served at once never was)
+        bool fresh;       // no request served on it yet: at the stop it is not idle
     };
 
     void thread_main();
@@ -78,6 +79,8 @@ private:
     bool on_stop_event();  // true: this thread exits
     void close_listener_locked();
     void close_idle_connections_locked();
+    void close_silent_connections_locked();
+    int wait_timeout_ms() const;
     void release_connection(std::uint64_t id, bool closed_already);
     void pass_stop_baton_if_drained_locked();
     void resume_listener_locked();
@@ -95,7 +98,10 @@ private:
     bool listener_open_ = false;      // guarded by mutex_
     bool stopping_ = false;           // guarded by mutex_
     std::atomic<bool> listener_paused_{false};  // written under mutex_; read without it
+    bool accept_starved_ = false;     // guarded by mutex_; accept failed for want of fds (logged once)
     bool stop_work_done_ = false;     // guarded by mutex_
+    std::atomic<bool> awaiting_first_requests_{false};  // written under mutex_; read without it
+    std::chrono::steady_clock::time_point first_request_deadline_{};  // guarded by mutex_
     unsigned running_threads_ = 0;    // guarded by mutex_
     std::uint64_t interrupts_ = 0;    // guarded by mutex_
     std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_

@@ -1,0 +1,201 @@
+// Broken FastCGI framing against a real fcgihost-demo (SPEC section 6): bytes that are not
+// FastCGI, records cut short, a wrong version, record types the responder does not know,
+// roles it does not play, a second request multiplexed onto a busy connection. For each,
+// the connection gets a clear answer (a response or a close) within a bound, a close is
+// logged, and the next normal request is served.
+#include "integration/demo_process.hpp"
+#include "support/log_text.hpp"
+#include "support/fcgi_outcome.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <sys/socket.h>
+
+using namespace fcgihost::testing_support;
+
+namespace {
+
+constexpr auto kBound = std::chrono::seconds(10);  // far above --io-timeout: reached only when wedged
+const std::string kMalformed = "closed a connection: malformed or incomplete FastCGI request header";
+
+// A whole, valid GET / as the web server would send it.
+std::string get_root(std::uint16_t id = 1, bool keep = false) {
+    return fcgi_begin_request(id, keep) + fcgi_stream(kFcgiParams, id, fcgi_encode_params(cgi_params("GET", "/"))) +
+           fcgi_stream(kFcgiStdin, id, "");
+}
+
+// Sends `bytes` on a fresh connection, optionally says it will send nothing more, and
+// returns what the responder made of it.
+FcgiOutcome send_on_new_connection(DemoProcess& demo, const std::string& bytes, bool then_shut_write) {
+    FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+    c.send_raw(bytes);
+    if (then_shut_write) ::shutdown(c.fd(), SHUT_WR);
+    return fcgi_outcome(c, kBound);
+}
+
+void assert_serves_on(DemoProcess& demo) {
+    CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+}
+
+}  // namespace
+
+class AbuseFramingTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(AbuseFramingTest);
+    CPPUNIT_TEST(bytes_that_are_not_fastcgi_are_closed_and_logged);
+    CPPUNIT_TEST(wrong_version_is_closed_and_logged);
+    CPPUNIT_TEST(records_cut_short_are_closed_within_the_io_timeout);
+    CPPUNIT_TEST(records_cut_short_by_a_close_are_dropped_at_once);
+    CPPUNIT_TEST(unknown_management_record_gets_unknown_type_and_the_request_is_served);
+    CPPUNIT_TEST(get_values_is_answered_and_says_no_multiplexing);
+    CPPUNIT_TEST(unknown_record_type_inside_a_request_does_not_wedge_it);
+    CPPUNIT_TEST(bad_begin_records_are_closed_and_logged);
+    CPPUNIT_TEST(second_request_on_a_busy_connection_gets_cant_mpx_conn);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void bytes_that_are_not_fastcgi_are_closed_and_logged() {
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        const std::vector<std::string> garbage = {
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n",   // an HTTP client on the FastCGI socket
+            std::string(8, '\xff'),                // version 255, type 255
+            std::string(4096, '\0'),               // version 0
+            "\x01\x01\x00\x01\x00\x08\x00\x00" + std::string(8, '\xff'),  // BEGIN with role 0xffff
+        };
+        for (const std::string& bytes : garbage) {
+            FcgiOutcome o = send_on_new_connection(demo, bytes, false);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            assert_serves_on(demo);
+        }
+        CPPUNIT_ASSERT_EQUAL(garbage.size(), occurrences(demo.log(), kMalformed));
+    }
+
+    void wrong_version_is_closed_and_logged() {
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        std::string begin_v2 = fcgi_record(kFcgiBeginRequest, 1, std::string("\0\1\0\0\0\0\0\0", 8), 2);
+        std::string params_v0 =
+            fcgi_begin_request(1, false) + fcgi_record(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/")), 0);
+        for (const std::string& bytes : {begin_v2, params_v0}) {
+            FcgiOutcome o = send_on_new_connection(demo, bytes, false);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            assert_serves_on(demo);
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), occurrences(demo.log(), kMalformed));
+    }
+
+    void records_cut_short_are_closed_within_the_io_timeout() {
+        // One request thread: a cut record that held it for good would starve the
+        // normal request that follows; the io timeout must set it free.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "300ms"});
+        const std::string whole = get_root();
+        const std::vector<std::string> cut = {
+            whole.substr(0, 5),                                // inside the first header
+            whole.substr(0, 8 + 3),                            // inside the BEGIN body
+            whole.substr(0, 16 + 8 + 20),                      // inside the PARAMS content
+            fcgi_begin_request(1, false) + fcgi_record(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/"))),
+        };  // the last one never ends its params stream
+        for (const std::string& bytes : cut) {
+            FcgiConnection silent = FcgiConnection::connect_unix(demo.socket_path());
+            silent.send_raw(bytes);
+            FcgiOutcome o = fcgi_outcome(silent, kBound);
+            CPPUNIT_ASSERT_MESSAGE("a cut record held the connection past the bound", o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            assert_serves_on(demo);
+        }
+        CPPUNIT_ASSERT_EQUAL(cut.size(), occurrences(demo.log(), kMalformed));
+    }
+
+    void records_cut_short_by_a_close_are_dropped_at_once() {
+        // The web server going away mid-record: the responder sees EOF, not a timeout.
+        // A 30 s io timeout makes a wait for it fail the bound.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "30s"});
+        const std::string whole = get_root();
+        for (std::size_t cut : {std::size_t(3), std::size_t(12), std::size_t(40), whole.size() - 9}) {
+            FcgiOutcome o = send_on_new_connection(demo, whole.substr(0, cut), true);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            assert_serves_on(demo);
+        }
+    }
+
+    void unknown_management_record_gets_unknown_type_and_the_request_is_served() {
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        FcgiOutcome o = send_on_new_connection(demo, fcgi_record(42, 0, "") + get_root(), false);
+        CPPUNIT_ASSERT(o.has_type(kFcgiUnknownType));
+        CPPUNIT_ASSERT_EQUAL(200, o.status());
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body());
+        // libfcgi 2.4.2 answers FCGI_UNKNOWN_TYPE but then reads the record's content as if
+        // it were the request and gives up on the connection. Either way: an answer or a
+        // logged close, and the process serves on.
+        FcgiOutcome with_content = send_on_new_connection(demo, fcgi_record(42, 0, "what?") + get_root(), false);
+        CPPUNIT_ASSERT(with_content.has_type(kFcgiUnknownType));
+        assert_serves_on(demo);  // on the only thread: any log line about the close is written by now
+        CPPUNIT_ASSERT(with_content.status() == 200 || (with_content.closed && occurrences(demo.log(), kMalformed) == 1));
+    }
+
+    void get_values_is_answered_and_says_no_multiplexing() {
+        DemoProcess demo;
+        std::string query = fcgi_encode_params({{"FCGI_MAX_CONNS", ""}, {"FCGI_MPXS_CONNS", ""}});
+        FcgiOutcome o = send_on_new_connection(demo, fcgi_record(kFcgiGetValues, 0, query) + get_root(), false);
+        std::string values;
+        for (const FcgiRecord& r : o.records) {
+            if (r.type == kFcgiGetValuesResult) values = r.content;
+        }
+        FcgiParams answer = fcgi_decode_params(values);
+        CPPUNIT_ASSERT(std::find(answer.begin(), answer.end(), std::make_pair(std::string("FCGI_MPXS_CONNS"),
+                                                                              std::string("0"))) != answer.end());
+        CPPUNIT_ASSERT_EQUAL(200, o.status());
+        // A GET_VALUES whose pair claims more than its record holds is a protocol error.
+        FcgiOutcome bad = send_on_new_connection(demo, fcgi_record(kFcgiGetValues, 0, "\x0e\x7f" "FCGI_MAX_CONNS") +
+                                                           get_root(), false);
+        CPPUNIT_ASSERT(bad.closed);
+        CPPUNIT_ASSERT(!bad.ended());
+        assert_serves_on(demo);
+    }
+
+    void unknown_record_type_inside_a_request_does_not_wedge_it() {
+        // libfcgi may skip the record or give up on the connection; either way the
+        // connection gets an answer or a close, and the process serves on.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        const std::string params = fcgi_stream(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/")));
+        for (std::uint8_t type : {std::uint8_t(42), kFcgiData, kFcgiStdout, kFcgiEndRequest, kFcgiGetValuesResult}) {
+            std::string bytes = fcgi_begin_request(1, false) + fcgi_record(type, 1, "xyz") + params +
+                                fcgi_stream(kFcgiStdin, 1, "");
+            FcgiOutcome o = send_on_new_connection(demo, bytes, false);
+            CPPUNIT_ASSERT_MESSAGE("record type " + std::to_string(type), o.closed);
+            CPPUNIT_ASSERT(!o.ended() || o.status() == 200);
+            assert_serves_on(demo);
+        }
+    }
+
+    void bad_begin_records_are_closed_and_logged() {
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        const std::vector<std::string> bad = {
+            fcgi_record(kFcgiBeginRequest, 0, std::string("\0\1\0\0\0\0\0\0", 8)),  // request id 0
+            fcgi_record(kFcgiBeginRequest, 1, std::string("\0\1\0", 3)),            // body of 3 bytes
+            fcgi_begin_request(1, false, 7),                                           // no such role
+            fcgi_record(kFcgiParams, 1, "") + get_root(),                            // params before BEGIN
+        };
+        for (const std::string& bytes : bad) {
+            FcgiOutcome o = send_on_new_connection(demo, bytes + get_root(), false);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            assert_serves_on(demo);
+        }
+        CPPUNIT_ASSERT_EQUAL(bad.size(), occurrences(demo.log(), kMalformed));
+    }
+
+    void second_request_on_a_busy_connection_gets_cant_mpx_conn() {
+        DemoProcess demo;
+        std::string bytes = fcgi_begin_request(1, false) +
+                            fcgi_stream(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/"))) +
+                            fcgi_begin_request(2, false) + fcgi_stream(kFcgiStdin, 1, "");
+        FcgiOutcome o = send_on_new_connection(demo, bytes, false);
+        CPPUNIT_ASSERT_EQUAL(int(kFcgiCantMpxConn), o.protocol_status(2));
+        CPPUNIT_ASSERT_EQUAL(int(kFcgiRequestComplete), o.protocol_status(1));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body(1));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AbuseFramingTest);

@@ -1,0 +1,160 @@
+// Hostile FastCGI params against a real fcgihost-demo (SPEC section 6): name-value lengths
+// that claim more than is sent, a params stream that breaks off, one claim of 1 GiB, very
+// many params and very large ones. libfcgi parses params before our code sees them, so
+// these tests also pin down what libfcgi does with them, as measured from outside.
+#include "integration/demo_process.hpp"
+#include "support/log_text.hpp"
+#include "support/fcgi_outcome.hpp"
+#include "support/proc_stats.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <sys/socket.h>
+
+#include <iostream>
+
+using namespace fcgihost::testing_support;
+
+namespace {
+
+constexpr auto kBound = std::chrono::seconds(10);  // far above --io-timeout: reached only when wedged
+const std::string kMalformed = "closed a connection: malformed or incomplete FastCGI request header";
+
+// A name-value length in the 4-byte form, whatever its size.
+std::string long_length(std::uint32_t n) {
+    std::string out;
+    out.push_back(static_cast<char>(((n >> 24) & 0x7f) | 0x80));
+    out.push_back(static_cast<char>((n >> 16) & 0xff));
+    out.push_back(static_cast<char>((n >> 8) & 0xff));
+    out.push_back(static_cast<char>(n & 0xff));
+    return out;
+}
+
+long long jobs_accepted(const DemoProcess& demo) { return status_number(demo.get("/status").body, "accepted"); }
+
+}  // namespace
+
+class AbuseParamsTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(AbuseParamsTest);
+    CPPUNIT_TEST(lengths_claiming_more_than_is_sent_are_closed_and_logged);
+    CPPUNIT_TEST(params_cut_short_never_reach_the_handler);
+    CPPUNIT_TEST(a_claim_of_one_gib_costs_only_what_is_sent);
+    CPPUNIT_TEST(very_many_params_are_served_and_their_memory_is_reused);
+    CPPUNIT_TEST(very_large_params_are_served);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void lengths_claiming_more_than_is_sent_are_closed_and_logged() {
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        const std::vector<std::string> claims = {
+            std::string("\x05\x64") + "HELLOabc",             // value of 100, 3 sent, record ends
+            long_length(1000) + "\x01" + "NAME",              // name of 1000 in the 4-byte form
+            std::string("\x05"),                               // a name length, no value length
+            std::string("\x85\x00"),                           // a 4-byte length cut after 2 bytes
+        };
+        for (const std::string& content : claims) {
+            FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+            c.send_raw(fcgi_begin_request(1, false) + fcgi_record(kFcgiParams, 1, content) +
+                       fcgi_record(kFcgiParams, 1, "") + fcgi_stream(kFcgiStdin, 1, ""));
+            FcgiOutcome o = fcgi_outcome(c, kBound);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT(!o.ended());
+            CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+        }
+        CPPUNIT_ASSERT_EQUAL(claims.size(), occurrences(demo.log(), kMalformed));
+    }
+
+    void params_cut_short_never_reach_the_handler() {
+        // libfcgi ends the params at a stream error as though they were complete; a request
+        // made of what came before the cut must not run (here it would queue a job).
+        DemoProcess demo({"--threads", "1", "--io-timeout", "300ms"});
+        const std::string whole_params = fcgi_encode_params(cgi_params("GET", "/work?ms=0&id=cut"));
+        const std::string cut_params = fcgi_encode_params({{"REQUEST_METHOD", "GET"},
+                                                           {"REQUEST_URI", "/work?ms=0&id=cut"},
+                                                           {"QUERY_STRING", "ms=0&id=cut"}});
+        const std::string head = fcgi_begin_request(1, false) + fcgi_record(kFcgiParams, 1, cut_params);
+        struct Cut {
+            std::string bytes;
+            bool shut_write;
+        };
+        const std::vector<Cut> cuts = {
+            {head, true},                                                     // the web server closes
+            {head, false},                                                    // it goes quiet
+            {head + fcgi_record(kFcgiStdin, 1, "x"), false},                 // stdin before params end
+            {head + fcgi_record(kFcgiAbortRequest, 1, ""), false},           // it aborts
+            {head + fcgi_record(kFcgiParams, 1, whole_params, 2), false},    // a record of version 2
+        };
+        for (const Cut& cut : cuts) {
+            FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+            c.send_raw(cut.bytes);
+            if (cut.shut_write) ::shutdown(c.fd(), SHUT_WR);
+            FcgiOutcome o = fcgi_outcome(c, kBound);
+            CPPUNIT_ASSERT(o.closed);
+            CPPUNIT_ASSERT_MESSAGE("a request with params cut short was answered", !o.ended());
+        }
+        CPPUNIT_ASSERT_EQUAL(0LL, jobs_accepted(demo));
+        CPPUNIT_ASSERT_EQUAL(cuts.size(), occurrences(demo.log(), "params cut short"));
+        CPPUNIT_ASSERT(demo.log().find("params cut short: no progress within --io-timeout") != std::string::npos);
+        CPPUNIT_ASSERT(demo.log().find("params cut short: the web server closed the connection") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(202, demo.get("/work?ms=0&id=whole").status);
+    }
+
+    void a_claim_of_one_gib_costs_only_what_is_sent() {
+        // libfcgi mallocs what a length claims before reading it. Untouched pages are not
+        // resident, so the process pays for the bytes actually sent, not for the claim.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "1s"});
+        const pid_t pid = demo.process().pid();
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+        const long rss_before = proc_rss_kib(pid);
+        const long vm_before = proc_vm_size_kib(pid);
+        FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+        c.send_raw(fcgi_begin_request(1, false) +
+                   fcgi_record(kFcgiParams, 1, long_length(1u << 30) + "\x00" + std::string(60000, 'a')));
+        // The claim is visible as address space while libfcgi waits for the rest.
+        bool reserved = eventually([&] { return proc_vm_size_kib(pid) - vm_before >= (1L << 20); },
+                                   std::chrono::seconds(5));
+        const long rss_during = proc_rss_kib(pid);
+        std::cout << " [1 GiB claim: VmSize +" << (proc_vm_size_kib(pid) - vm_before) / 1024 << " MiB"
+                  << (reserved ? "" : " (not reserved)") << ", VmRSS +" << (rss_during - rss_before) / 1024
+                  << " MiB] " << std::flush;
+        if (kResidentMemoryIsMeaningful) CPPUNIT_ASSERT(rss_during - rss_before < 64 * 1024);
+        FcgiOutcome o = fcgi_outcome(c, kBound);  // closed at the io timeout
+        CPPUNIT_ASSERT(o.closed);
+        CPPUNIT_ASSERT(!o.ended());
+        CPPUNIT_ASSERT(demo.process().wait_for_log(kMalformed, kBound));
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+        CPPUNIT_ASSERT(proc_vm_size_kib(pid) - vm_before < (1L << 20));  // given back
+    }
+
+    void very_many_params_are_served_and_their_memory_is_reused() {
+        DemoProcess demo({"--threads", "1"});
+        const pid_t pid = demo.process().pid();
+        FcgiParams extra;
+        for (int i = 0; i < 100000; ++i) extra.emplace_back("HTTP_X_" + std::to_string(i), "v");
+        const FcgiParams params = cgi_params("GET", "/", 0, extra);
+        std::vector<long> rss;
+        for (int round = 0; round < 4; ++round) {
+            FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+            FcgiResponse r = c.request(params);
+            CPPUNIT_ASSERT_EQUAL(200, r.status);
+            rss.push_back(proc_rss_kib(pid));
+        }
+        std::cout << " [100000 params (" << fcgi_encode_params(params).size() / 1024 << " KiB): VmRSS " << rss.front() / 1024
+                  << " MiB after the first, " << rss.back() / 1024 << " MiB after the fourth] " << std::flush;
+        // The first request leaves the heap grown; later ones reuse it rather than add to it.
+        if (kResidentMemoryIsMeaningful) CPPUNIT_ASSERT(rss.back() - rss.front() < 16 * 1024);
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+    }
+
+    void very_large_params_are_served() {
+        DemoProcess demo({"--threads", "1"});
+        FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+        FcgiResponse r = c.request(cgi_params("GET", "/", 0,
+                                              {{"HTTP_X_BIG", std::string(8 << 20, 'b')},
+                                               {std::string(300000, 'N'), "long name"}}));
+        CPPUNIT_ASSERT_EQUAL(200, r.status);
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), r.body);
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(AbuseParamsTest);
