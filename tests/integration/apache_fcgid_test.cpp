@@ -13,7 +13,6 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -36,9 +35,13 @@ std::string line_with(const std::string& text, const std::string& needle) {
 
 // The pid in an fcgihost log line: "<time> INFO [1234] ...".
 std::string pid_of(const std::string& line) {
-    std::smatch m;
-    CPPUNIT_ASSERT_MESSAGE("no pid in: " + line, std::regex_search(line, m, std::regex(" \\[([0-9]+)\\] ")));
-    return m[1];
+    for (std::size_t open = line.find(" ["); open != std::string::npos; open = line.find(" [", open + 1)) {
+        std::size_t close = line.find("] ", open);
+        std::string digits = close == std::string::npos ? "" : line.substr(open + 2, close - open - 2);
+        if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos) return digits;
+    }
+    CPPUNIT_FAIL("no pid in: " + line);
+    return "";
 }
 
 // A number in a log line, after `key` ("completed=" in "jobs completed=3 ...").

@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -66,9 +65,14 @@ std::string render_apache_sample(const std::string& name,
             out.replace(at, value.first.size(), value.second);
         }
     }
-    std::smatch left;
-    if (std::regex_search(out, left, std::regex("@[A-Z_]+@"))) {
-        throw std::runtime_error(path + ": placeholder " + left.str() + " not replaced");
+    // A placeholder is @NAME@ with NAME in capitals and underscores.
+    for (std::size_t at = out.find('@'); at != std::string::npos; at = out.find('@', at + 1)) {
+        std::size_t end = out.find('@', at + 1);
+        if (end == std::string::npos) break;
+        std::string name = out.substr(at + 1, end - at - 1);
+        if (!name.empty() && name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos) {
+            throw std::runtime_error(path + ": placeholder @" + name + "@ not replaced");
+        }
     }
     return out;
 }
