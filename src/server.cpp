@@ -331,6 +331,13 @@ void Server::close_listener_locked() {
     listener_open_ = false;
 }
 
+// Closes a connection no thread is using and forgets it; returns the next one.
+Server::Connections::iterator Server::close_unused_locked(Connections::iterator it) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    ::close(it->second.fd);
+    return connections_.erase(it);
+}
+
 void Server::close_idle_connections_locked() {
     std::size_t closed = 0;
     std::size_t awaited = 0;
@@ -341,9 +348,7 @@ void Server::close_idle_connections_locked() {
             ++it;
             continue;
         }
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
-        ::close(it->second.fd);
-        it = connections_.erase(it);
+        it = close_unused_locked(it);
         ++closed;
     }
     if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
@@ -366,9 +371,7 @@ void Server::close_silent_connections_locked() {
             ++it;
             continue;
         }
-        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
-        ::close(it->second.fd);
-        it = connections_.erase(it);
+        it = close_unused_locked(it);
         ++closed;
     }
     if (closed > 0) log_info("stop: closed ", closed, " connection(s) that sent no request within --io-timeout");

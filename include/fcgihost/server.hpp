@@ -70,6 +70,7 @@ private:
         bool registered;  // in the epoll set (a connection served at once never was)
         bool fresh;       // no request served on it yet: at the stop it is not idle
     };
+    using Connections = std::unordered_map<std::uint64_t, Connection>;
 
     void thread_main();
     void on_listener_ready(FCGX_Request& request);
@@ -80,6 +81,7 @@ private:
     void close_listener_locked();
     void close_idle_connections_locked();
     void close_silent_connections_locked();
+    Connections::iterator close_unused_locked(Connections::iterator it);
     int wait_timeout_ms() const;
     void release_connection(std::uint64_t id, bool closed_already);
     void pass_stop_baton_if_drained_locked();
@@ -105,7 +107,7 @@ private:
     unsigned running_threads_ = 0;    // guarded by mutex_
     std::uint64_t interrupts_ = 0;    // guarded by mutex_
     std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_
-    std::unordered_map<std::uint64_t, Connection> connections_;  // guarded by mutex_
+    Connections connections_;         // guarded by mutex_
 
     std::unique_ptr<ExchangeCounters> counters_;  // atomics; shared by the request threads
 };
