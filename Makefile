@@ -85,7 +85,7 @@ deps-bench:
 	@.ci/ensure-packages $(BENCH_PACKAGES)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -130,8 +130,9 @@ public:
         std::future<int> first = std::async(std::launch::async, [&] { return fcgi_get(s.path, "/first").status; });
         first_started.get_future().get();
         // The only thread is busy: these wait in the backlog, or connected but unread.
-        std::vector<std::future<std::string>> waiting;
+        // Connections first: destroyed last, after the futures whose threads use them.
         std::vector<std::unique_ptr<FcgiConnection>> connections;
+        std::vector<std::future<std::string>> waiting;
         for (int i = 0; i < 5; ++i) {
             connections.emplace_back(new FcgiConnection(FcgiConnection::connect_unix(s.path)));
         }
