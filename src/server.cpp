@@ -197,15 +197,29 @@ void Server::on_listener_ready(FCGX_Request& request) {
     after_request(id, fd, exchange(request, fd, handler_, options_.max_body, options_.io_timeout, *counters_));
 }
 
-// Takes one connection and re-arms the listener at once, so that another idle thread
-// takes the next one while this one is served. Returns -1 when there is none to take.
-int Server::accept_one_locked() {
+// accept4, retried past EINTR and aborted connections, closing peers that
+// FCGI_WEB_SERVER_ADDRS refuses. Returns -1 with errno set when there is none to take.
+int Server::accept_allowed_peer() {
     for (;;) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
+            return -1;
+        }
+        if (!listener_.is_tcp() || listener_.peer_allowed(peer)) return fd;
+        log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
+        ::close(fd);
+    }
+}
+
+// Takes one connection and re-arms the listener at once, so that another idle thread
+// takes the next one while this one is served. Returns -1 when there is none to take.
+int Server::accept_one_locked() {
+    for (;;) {
+        int fd = accept_allowed_peer();
+        if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 // Re-arming now would wake us again at once; wait for a free fd. Logged
                 // once until an accept succeeds again: each retry would log a line.
@@ -219,11 +233,6 @@ int Server::accept_one_locked() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("accept: ", std::strerror(errno));
             arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
             return -1;
-        }
-        if (listener_.is_tcp() && !listener_.peer_allowed(peer)) {
-            log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
-            ::close(fd);
-            continue;
         }
         arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
         if (accept_starved_) {
@@ -312,13 +321,8 @@ void Server::close_listener_locked() {
         listener_.remove_path();
         std::size_t taken = 0;
         for (;;) {
-            sockaddr_storage peer{};
-            socklen_t len = sizeof peer;
-            int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (errno == EINTR || errno == ECONNABORTED) continue;
-                break;
-            }
+            int fd = accept_allowed_peer();
+            if (fd < 0) break;
             set_io_timeout(fd, options_.io_timeout);
             std::uint64_t id = next_id_++;
             connections_.emplace(id, Connection{fd, false, true, true});

@@ -76,6 +76,7 @@ private:
     void on_listener_ready(FCGX_Request& request);
     void on_connection_ready(std::uint64_t id, FCGX_Request& request);
     int accept_one_locked();
+    int accept_allowed_peer();
     void after_request(std::uint64_t id, int fd, Exchange result);
     bool on_stop_event();  // true: this thread exits
     void close_listener_locked();
