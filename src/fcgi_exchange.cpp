@@ -11,6 +11,7 @@
 // integration tests exercise this path on every run.
 #include "fcgi_exchange.hpp"
 
+#include "fcgi_input.hpp"
 #include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>
@@ -80,8 +81,10 @@ int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, s
     return 0;
 }
 
-// Why a libfcgi stream failed, for the log. `fd` tells a close from other protocol errors.
-std::string stream_error_text(int error, int fd) {
+// Why a libfcgi stream failed, for the log.
+std::string stream_error_text(int error, const FcgiInput& input) {
+    const int fd = input.fd();
+    if (error == EPROTO && !input.refusal().empty()) return input.refusal();
     if (error == EAGAIN || error == EWOULDBLOCK) return "no progress within --io-timeout";
     if (error > 0) return std::strerror(error);
     if (error == FCGX_PROTOCOL_ERROR) {
@@ -122,14 +125,17 @@ void write_response(FCGX_Request& request, const Response& response, bool with_b
 
 }  // namespace
 
-Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::size_t max_body,
+Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handler, std::size_t max_body,
                   std::chrono::milliseconds io_timeout, ExchangeCounters& counters) {
+    const int fd = input.fd();
+    const FcgiInput::Scope reading(input);
     request.ipcFd = fd;
     request.keepConnection = 1;
     request.detached = 1;  // see the top of this file: libfcgi's own close must not linger
     if (FCGX_Accept_r(&request) < 0) {
         // libfcgi met a malformed begin or params record and has closed the connection.
-        log_warn("closed a connection: malformed or incomplete FastCGI request header");
+        log_warn("closed a connection: malformed or incomplete FastCGI request header",
+                 input.refusal().empty() ? "" : " (" + input.refusal() + ")");
         request.ipcFd = -1;
         return Exchange::closed;
     }
@@ -137,7 +143,7 @@ Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::si
         // libfcgi ends the params at a stream error as if they had ended there, and would
         // hand us a request made of whatever params came before the cut.
         log_warn("closed a connection: malformed or incomplete FastCGI request header (params cut short: ",
-                 stream_error_text(error, fd), ")");
+                 stream_error_text(error, input), ")");
         FCGX_Free(&request, 1);  // closes without a word: FCGX_Finish_r would send an empty answer
         return Exchange::closed;
     }
@@ -153,7 +159,7 @@ Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::si
         const int error = FCGX_GetError(request.in);
         log_warn("refused ", what, ": ",
                  refusal == 413 ? "body over --max-body"
-                 : error != 0   ? "body incomplete: " + stream_error_text(error, fd)
+                 : error != 0   ? "body incomplete: " + stream_error_text(error, input)
                                 : std::string("body does not match CONTENT_LENGTH"));
         response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
     } else {
@@ -181,7 +187,7 @@ Exchange exchange(FCGX_Request& request, int fd, const Handler& handler, std::si
     // rather than inside FCGX_Finish_r so that a failed delivery can be logged.
     FCGX_FClose(request.err);
     if (FCGX_FClose(request.out) != 0) {
-        log_warn("response to ", what, " not delivered: ", stream_error_text(FCGX_GetError(request.out), fd));
+        log_warn("response to ", what, " not delivered: ", stream_error_text(FCGX_GetError(request.out), input));
     }
     // libfcgi closes a connection itself only after a failed read or write (at once, since
     // it is detached). The others are ours to close: at once when all input was read, so

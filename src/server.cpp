@@ -22,6 +22,7 @@
 #include "fcgihost/server.hpp"
 
 #include "fcgi_exchange.hpp"
+#include "fcgi_input.hpp"
 #include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>
@@ -147,6 +148,7 @@ ServerCounts Server::counts() const {
 void Server::thread_main() {
     FCGX_Request request;
     FCGX_InitRequest(&request, -1, 0);
+    FcgiInput input;
     for (;;) {
         epoll_event ev{};
         // While accepts are paused for want of fds, and no connection closes to resume
@@ -166,9 +168,9 @@ void Server::thread_main() {
         if (ev.data.u64 == kStopTag) {
             if (on_stop_event()) break;
         } else if (ev.data.u64 == kListenerTag) {
-            on_listener_ready(request);
+            on_listener_ready(request, input);
         } else {
-            on_connection_ready(ev.data.u64, request);
+            on_connection_ready(ev.data.u64, request, input);
         }
     }
     boost::lock_guard<boost::mutex> lock(mutex_);
@@ -176,7 +178,7 @@ void Server::thread_main() {
     threads_exited_.notify_all();
 }
 
-void Server::on_listener_ready(FCGX_Request& request) {
+void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
     std::uint64_t id;
     int fd;
     {
@@ -194,7 +196,7 @@ void Server::on_listener_ready(FCGX_Request& request) {
             return;
         }
     }
-    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, options_.io_timeout, *counters_));
+    serve(id, fd, request, input);
 }
 
 // accept4, retried past EINTR and aborted connections, closing peers that
@@ -244,7 +246,7 @@ int Server::accept_one_locked() {
     }
 }
 
-void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
+void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input) {
     int fd;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
@@ -257,7 +259,18 @@ void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
         release_connection(id, false);
         return;
     }
-    after_request(id, fd, exchange(request, fd, handler_, options_.max_body, options_.io_timeout, *counters_));
+    serve(id, fd, request, input);
+}
+
+// Serves the request waiting on a connection, and any that came right behind it: those
+// are read already, so epoll would not report them.
+void Server::serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input) {
+    input.bind(fd);
+    Exchange result;
+    do {
+        result = exchange(request, input, handler_, options_.max_body, options_.io_timeout, *counters_);
+    } while (result == Exchange::keep && input.buffered());
+    after_request(id, fd, result);
 }
 
 // A kept connection goes back into the epoll set unless the server is stopping; any

@@ -25,6 +25,7 @@ namespace fcgihost {
 
 struct ExchangeCounters;
 enum class Exchange;
+class FcgiInput;
 
 struct ServerOptions {
     unsigned threads = 4;
@@ -73,8 +74,9 @@ private:
     using Connections = std::unordered_map<std::uint64_t, Connection>;
 
     void thread_main();
-    void on_listener_ready(FCGX_Request& request);
-    void on_connection_ready(std::uint64_t id, FCGX_Request& request);
+    void on_listener_ready(FCGX_Request& request, FcgiInput& input);
+    void on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input);
+    void serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input);
     int accept_one_locked();
     int accept_allowed_peer();
     void after_request(std::uint64_t id, int fd, Exchange result);
