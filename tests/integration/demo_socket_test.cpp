@@ -5,9 +5,11 @@
 // The holder is the test itself: it binds and listens, passes the fd to each demo, and
 // keeps it across their lifetimes, as spawn-fcgi, mod_fcgid or systemd would.
 #include "integration/demo_process.hpp"
+#include "support/fcgi_outcome.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -111,6 +113,7 @@ class DemoSocketTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(socket_mode_flag_sets_the_file_mode);
     CPPUNIT_TEST(listen_serves_tcp);
     CPPUNIT_TEST(listen_refuses_peers_outside_web_server_addrs);
+    CPPUNIT_TEST(stop_refuses_backlogged_peers_outside_web_server_addrs);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -224,7 +227,56 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, terminate(demo));
     }
 
+    void stop_refuses_backlogged_peers_outside_web_server_addrs() {
+        // The stop takes the connections still in the backlog itself (close_listener_locked);
+        // it must refuse the same peers as a normal accept.
+        TempDir tmp;
+        int port = free_tcp_port();
+        std::string where = "127.0.0.1:" + std::to_string(port);
+        ChildProcess demo({demo_binary(), "--listen", where, "--threads", "1", "--max-body", "8M", "--job-log",
+                           tmp.file("jobs.log")},
+                          tmp.file("demo.log"), {"FCGI_WEB_SERVER_ADDRS=127.0.0.1"});
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on tcp:" + where, kStartLimit));
+        // The only request thread takes a 4 MiB echo whose answer is not read yet: once the
+        // body has gone out, it is inside that request and accepts nothing.
+        const std::string body(4 << 20, 'e');
+        FcgiConnection busy = FcgiConnection::connect_tcp("127.0.0.1", port);
+        busy.send_raw(fcgi_request_bytes(cgi_params("POST", "/echo", body.size()), body, false, 1));
+        demo.signal(SIGTERM);
+        CPPUNIT_ASSERT(demo.wait_for_log("draining", kStartLimit));
+        // Two connections wait in the backlog: one from 127.0.0.2, which is not allowed.
+        const int outsider = connect_from("127.0.0.2", port);
+        FcgiConnection allowed = FcgiConnection::connect_tcp("127.0.0.1", port);
+        allowed.send_raw(fcgi_request_bytes(cgi_params("GET", "/"), "", false, 1));
+        CPPUNIT_ASSERT_EQUAL(body, fcgi_outcome(busy, kStartLimit).body());
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), fcgi_outcome(allowed, kStartLimit).body());
+        char byte;
+        CPPUNIT_ASSERT_EQUAL(ssize_t(0), ::recv(outsider, &byte, 1, 0));  // closed unanswered
+        ::close(outsider);
+        CPPUNIT_ASSERT(demo.wait_exit(kExitLimit));
+        CPPUNIT_ASSERT_EQUAL(0, demo.exit_code());
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "connection refused: peer not in FCGI_WEB_SERVER_ADDRS"));
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "stop: took 1 queued connection(s) from the backlog"));
+    }
+
 private:
+    // A TCP connection to 127.0.0.1:`port` from `source` (any 127.x address is local).
+    static int connect_from(const char* source, int port) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in from{};
+        from.sin_family = AF_INET;
+        CPPUNIT_ASSERT_EQUAL(1, inet_pton(AF_INET, source, &from.sin_addr));
+        CPPUNIT_ASSERT_EQUAL(0, ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(static_cast<std::uint16_t>(port));
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CPPUNIT_ASSERT_EQUAL(0, ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to));
+        timeval tv{10, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        return fd;
+    }
+
     // Runs the demo with --socket plus `args` and `env`; it must exit 2 with one line that
     // names `culprit`, and the socket must never have been created.
     void expect_refused(const std::vector<std::string>& args, const std::vector<std::string>& env,
