@@ -151,13 +151,18 @@ Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handle
     NameValues params = read_params(request);
     std::string body;
     int refusal = read_body(request.in, params, max_body, body);
-    const bool head_only = find_param(params, "REQUEST_METHOD") == "HEAD";
-    const std::string what = find_param(params, "REQUEST_METHOD") + " " + find_param(params, "REQUEST_URI");
+    // libfcgi's copy of the params lives until FCGX_Finish_r; ours goes to the handler.
+    const auto param = [&request](const char* name) {
+        const char* value = FCGX_GetParam(name, request.envp);
+        return std::string(value != nullptr ? value : "");
+    };
+    const bool head_only = param("REQUEST_METHOD") == "HEAD";
+    const auto what = [&param] { return param("REQUEST_METHOD") + " " + param("REQUEST_URI"); };  // for the log only
     Response response;
     if (refusal != 0) {
         ++counters.bad_requests;
         const int error = FCGX_GetError(request.in);
-        log_warn("refused ", what, ": ",
+        log_warn("refused ", what(), ": ",
                  refusal == 413 ? "body over --max-body"
                  : error != 0   ? "body incomplete: " + stream_error_text(error, input)
                                 : std::string("body does not match CONTENT_LENGTH"));
@@ -187,7 +192,7 @@ Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handle
     // rather than inside FCGX_Finish_r so that a failed delivery can be logged.
     FCGX_FClose(request.err);
     if (FCGX_FClose(request.out) != 0) {
-        log_warn("response to ", what, " not delivered: ", stream_error_text(FCGX_GetError(request.out), input));
+        log_warn("response to ", what(), " not delivered: ", stream_error_text(FCGX_GetError(request.out), input));
     }
     // libfcgi closes a connection itself only after a failed read or write (at once, since
     // it is detached). The others are ours to close: at once when all input was read, so

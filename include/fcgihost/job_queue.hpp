@@ -33,7 +33,8 @@ namespace fcgihost {
 struct JobQueueOptions {
     std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
     unsigned workers = 2;         // worker threads
-    int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
+    int worker_nice = 10;         // added to each worker thread's nice value, which also runs
+                                  // SCHED_BATCH; 0 leaves both alone
 };
 
 // A consistent snapshot of the counters, all taken under one lock.

@@ -6,6 +6,12 @@
 
 #include <boost/thread/mutex.hpp>
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -55,6 +61,7 @@ class JobQueueTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(job_ignoring_cancel_is_abandoned_by_name);
     CPPUNIT_TEST(interrupt_ends_a_wait);
     CPPUNIT_TEST(high_water_mark_is_kept);
+    CPPUNIT_TEST(workers_run_niced_and_batch_unless_told_not_to);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -218,6 +225,32 @@ public:
         JobCounts c = queue.counts();
         CPPUNIT_ASSERT_EQUAL(std::size_t(7), c.high_water);
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), c.queued);
+    }
+
+    void workers_run_niced_and_batch_unless_told_not_to() {
+        struct Seen {
+            int nice;
+            int policy;
+        };
+        const auto seen_by_a_worker = [](int worker_nice) {
+            JobQueueOptions o = one_worker();
+            o.worker_nice = worker_nice;
+            JobQueue queue(o);
+            queue.start();
+            std::promise<Seen> seen;
+            CPPUNIT_ASSERT(queue.queue("look", [&seen](const CancellationToken&) {
+                const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+                seen.set_value(Seen{getpriority(PRIO_PROCESS, tid), sched_getscheduler(0)});
+            }) == QueueResult::accepted);
+            return seen.get_future().get();
+        };
+        const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+        const Seen plain = seen_by_a_worker(0);
+        CPPUNIT_ASSERT_EQUAL(mine, plain.nice);
+        CPPUNIT_ASSERT_EQUAL(sched_getscheduler(0), plain.policy);
+        const Seen niced = seen_by_a_worker(5);
+        CPPUNIT_ASSERT_EQUAL(std::min(mine + 5, 19), niced.nice);
+        CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), niced.policy);
     }
 };
 
