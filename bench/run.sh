@@ -3,12 +3,12 @@
 # nginx's own ceiling, behind one nginx on loopback, measured with wrk. Runs are
 # interleaved (A B C A B C ...) and each row's median is reported as a ratio to the
 # baseline measured in the same run. Writes bench/RESULTS.md and bench/latency.png.
-# Usage: bench/run.sh BUILD_DIR   (environment: ROUNDS=3 SECONDS_PER_RUN=3)
+# Usage: bench/run.sh BUILD_DIR   (environment: ROUNDS=5 SECONDS_PER_RUN=2)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "$1" && pwd)"
-rounds="${ROUNDS:-3}"
-secs="${SECONDS_PER_RUN:-3}"
+rounds="${ROUNDS:-5}"
+secs="${SECONDS_PER_RUN:-2}"
 threads="$(( 2 * $(nproc) ))"   # fcgihost's default request threads; the baseline gets the same
 work="$(mktemp -d)"
 pids=()
