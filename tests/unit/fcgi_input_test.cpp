@@ -147,6 +147,7 @@ class FcgiInputTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(params_refused_in_a_later_read_keep_the_bytes_handed_on_before);
     CPPUNIT_TEST(get_values_that_fit_pass_and_overclaiming_ones_are_refused_whole);
     CPPUNIT_TEST(unknown_management_record_is_answered_and_dropped);
+    CPPUNIT_TEST(unknown_management_record_that_cannot_be_answered_refuses_the_input);
     CPPUNIT_TEST(end_of_request_padding_is_dropped);
     CPPUNIT_TEST(padding_where_libfcgi_moves_on_is_dropped_so_it_hides_nothing);
     CPPUNIT_TEST(other_version_is_handed_on_as_header_then_refused);
@@ -255,6 +256,15 @@ public:
         wire.send(kUnknown + req);
         CPPUNIT_ASSERT(req == collect(in, req.size()));
         CPPUNIT_ASSERT(kUnknownAnswer == wire.answer(16));
+    }
+
+    void unknown_management_record_that_cannot_be_answered_refuses_the_input() {
+        Wire wire;
+        FcgiInput in;
+        in.bind(wire.app);
+        wire.send(kUnknown + request(1, "body"));
+        CPPUNIT_ASSERT_EQUAL(0, ::shutdown(wire.web, SHUT_RD));  // the answer has nowhere to go
+        assert_refused(in, "", "answering an unknown management record failed");
     }
 
     void end_of_request_padding_is_dropped() {
