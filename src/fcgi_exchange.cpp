@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string_view>
 
 namespace fcgihost {
 namespace {
@@ -41,9 +42,9 @@ NameValues read_params(const FCGX_Request& request) {
     return params;
 }
 
-std::string find_param(const NameValues& params, const char* name) {
+std::string find_param(const NameValues& params, std::string_view name) {
     for (const auto& nv : params) {
-        if (nv.first == name) return nv.second;
+        if (std::string_view(nv.first) == name) return nv.second;
     }
     return std::string();
 }

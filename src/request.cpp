@@ -4,8 +4,12 @@
 
 #include <strings.h>
 
+#include <string_view>
+
 namespace fcgihost {
 namespace {
+
+using namespace std::string_view_literals;
 
 std::string find_value(const NameValues& values, const std::string& name, bool ignore_case) {
     for (const auto& nv : values) {
@@ -37,24 +41,25 @@ Request Request::from_params(NameValues params, std::string body) {
     const std::string* path_info = nullptr;
     r.headers_.reserve(16);
     for (const auto& nv : params) {
-        const std::string& name = nv.first;
+        // string_view compares lengths first: most names differ in length from most of these.
+        const std::string_view name = nv.first;
         if (name.size() > 5 && name.compare(0, 5, "HTTP_") == 0) {
-            r.headers_.emplace_back(header_name_from_param(name), nv.second);
-        } else if (name == "REQUEST_METHOD") {
+            r.headers_.emplace_back(header_name_from_param(nv.first), nv.second);
+        } else if (name == "REQUEST_METHOD"sv) {
             if (!method) method = &nv.second;
-        } else if (name == "REQUEST_URI") {
+        } else if (name == "REQUEST_URI"sv) {
             if (!request_uri) request_uri = &nv.second;
-        } else if (name == "QUERY_STRING") {
+        } else if (name == "QUERY_STRING"sv) {
             if (!query_string) query_string = &nv.second;
-        } else if (name == "REMOTE_ADDR") {
+        } else if (name == "REMOTE_ADDR"sv) {
             if (!remote_addr) remote_addr = &nv.second;
-        } else if (name == "SCRIPT_NAME") {
+        } else if (name == "SCRIPT_NAME"sv) {
             if (!script_name) script_name = &nv.second;
-        } else if (name == "PATH_INFO") {
+        } else if (name == "PATH_INFO"sv) {
             if (!path_info) path_info = &nv.second;
-        } else if (name == "CONTENT_TYPE" && !nv.second.empty()) {
+        } else if (name == "CONTENT_TYPE"sv && !nv.second.empty()) {
             r.headers_.emplace_back("content-type", nv.second);
-        } else if (name == "CONTENT_LENGTH" && !nv.second.empty()) {
+        } else if (name == "CONTENT_LENGTH"sv && !nv.second.empty()) {
             r.headers_.emplace_back("content-length", nv.second);
         }
     }
