@@ -2,7 +2,7 @@
 // record with another version stops it; FCGI_BEGIN_REQUEST with a non-zero id starts a
 // request when none is being read (otherwise libfcgi answers FCGI_CANT_MPX_CONN and skips
 // it); any other record with id 0 is a management record; records of the current request
-// are its params, then its body; records of other ids are skipped. libfcgi parses
+// are its params, then its body; records of other ids are dropped here. libfcgi parses
 // name-value pairs in two places only, the current request's FCGI_PARAMS and
 // FCGI_GET_VALUES, and those are the two places checked here. Where this walk and libfcgi
 // could disagree (a record libfcgi rejects), libfcgi stops reading the connection, so
@@ -166,6 +166,14 @@ bool FcgiInput::start_record(bool may_block) {
         start_part(Handling::drop, content, padding);
         return true;
     }
+    if (type != kBeginRequest && id != request_id_) {
+        // A record of a request that is not open is ignored (FastCGI 1.0, section 3.3).
+        // libfcgi would skip it too, but after skipping an empty one it also skips the
+        // content of the next record, whatever that is: it is not handed on at all.
+        begin_ += kHeaderBytes;
+        start_part(Handling::drop, content, padding);
+        return true;
+    }
     // Where libfcgi moves on to the next stage of a request (the record that begins it, the
     // empty ones that end its params and its body) it does not skip the record's padding:
     // it would read the padding as the next record, one this walk never saw.
@@ -189,7 +197,7 @@ bool FcgiInput::start_record(bool may_block) {
         return true;
     }
     approved_ = kHeaderBytes;
-    const bool params = type == kParams && id == request_id_ && params_open_;
+    const bool params = type == kParams && params_open_;
     start_part(params ? Handling::params : Handling::pass, content, padding);
     return true;
 }

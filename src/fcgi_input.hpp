@@ -11,6 +11,8 @@
 //    sees a read error and closes the connection, before it allocates anything),
 //  - refuses an FCGI_GET_VALUES record whose pairs claim more than the record holds,
 //  - answers an unknown management record with FCGI_UNKNOWN_TYPE itself and drops it,
+//  - drops records of a request that is not open (libfcgi would skip them, and then
+//    skip the content of the next record as well, after an empty one),
 //  - drops the padding that libfcgi would read as a record (after the record that begins
 //    a request and the empty ones that end its params and its body),
 //  - stops at the end of a request (the empty FCGI_STDIN record), so that bytes of a next

@@ -55,6 +55,7 @@ class AbuseFramingTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(get_values_is_answered_and_says_no_multiplexing);
     CPPUNIT_TEST(unknown_record_type_inside_a_request_does_not_wedge_it);
     CPPUNIT_TEST(bad_begin_records_are_closed_and_logged);
+    CPPUNIT_TEST(records_of_a_request_that_is_not_open_are_ignored);
     CPPUNIT_TEST(second_request_on_a_busy_connection_gets_cant_mpx_conn);
     CPPUNIT_TEST_SUITE_END();
 
@@ -232,7 +233,6 @@ public:
             fcgi_record(kFcgiBeginRequest, 0, std::string("\0\1\0\0\0\0\0\0", 8)),  // request id 0
             fcgi_record(kFcgiBeginRequest, 1, std::string("\0\1\0", 3)),            // body of 3 bytes
             fcgi_begin_request(1, false, 7),                                           // no such role
-            fcgi_record(kFcgiParams, 1, "") + get_root(),                            // params before BEGIN
         };
         for (const std::string& bytes : bad) {
             FcgiOutcome o = send_on_new_connection(demo, bytes + get_root(), false);
@@ -241,6 +241,19 @@ public:
             assert_serves_on(demo);
         }
         CPPUNIT_ASSERT_EQUAL(bad.size(), occurrences(demo.log(), kMalformed));
+    }
+
+    void records_of_a_request_that_is_not_open_are_ignored() {
+        // FastCGI 1.0, section 3.3: before its BEGIN, and while another request is read.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "500ms"});
+        const std::string params = fcgi_stream(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/")));
+        FcgiOutcome o = send_on_new_connection(
+            demo, fcgi_record(kFcgiParams, 1, "") + fcgi_record(kFcgiStdin, 5, "early") + fcgi_begin_request(1, false) +
+                      fcgi_record(kFcgiParams, 9, "") + params + fcgi_record(kFcgiAbortRequest, 9, "") +
+                      fcgi_stream(kFcgiStdin, 1, ""), false);
+        CPPUNIT_ASSERT_EQUAL(200, o.status());
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), occurrences(demo.log(), kMalformed));
     }
 
     void second_request_on_a_busy_connection_gets_cant_mpx_conn() {

@@ -150,6 +150,7 @@ class FcgiInputTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unknown_management_record_that_cannot_be_answered_refuses_the_input);
     CPPUNIT_TEST(end_of_request_padding_is_dropped);
     CPPUNIT_TEST(padding_where_libfcgi_moves_on_is_dropped_so_it_hides_nothing);
+    CPPUNIT_TEST(records_of_a_request_that_is_not_open_are_dropped);
     CPPUNIT_TEST(other_version_is_handed_on_as_header_then_refused);
     CPPUNIT_TEST(end_of_file_gives_zero_and_timeout_gives_eagain);
     CPPUNIT_TEST(os_read_goes_through_the_input_only_while_a_scope_lives);
@@ -300,6 +301,22 @@ public:
         const std::string body = fcgi_stream(kFcgiStdin, 1, "");
         wire.send(padded(begin) + params + padded(params_end) + body);
         const std::string expected = begin + params + params_end + body;
+        CPPUNIT_ASSERT(expected == collect(in, expected.size()));
+        CPPUNIT_ASSERT(in.refusal().empty());
+        CPPUNIT_ASSERT(!in.buffered());
+    }
+
+    void records_of_a_request_that_is_not_open_are_dropped() {
+        // libfcgi skips the content of the record after an empty one of another id; here
+        // that would have been the request's params (found by fuzz_fastcgi_stream).
+        Wire wire;
+        FcgiInput in;
+        in.bind(wire.app);
+        const std::string params = fcgi_record(kFcgiParams, 1, fcgi_encode_params({{"A", "b"}}));
+        const std::string rest = fcgi_record(kFcgiParams, 1, "") + fcgi_record(kFcgiStdin, 1, "");
+        wire.send(fcgi_record(kFcgiStdin, 7, "before") + fcgi_begin_request(1, true) + fcgi_record(kFcgiParams, 2, "") +
+                  params + fcgi_record(kFcgiAbortRequest, 3, "") + rest);
+        const std::string expected = fcgi_begin_request(1, true) + params + rest;
         CPPUNIT_ASSERT(expected == collect(in, expected.size()));
         CPPUNIT_ASSERT(in.refusal().empty());
         CPPUNIT_ASSERT(!in.buffered());
