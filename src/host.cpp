@@ -27,6 +27,7 @@ JobQueueOptions queue_options(const HostOptions& o) {
     q.capacity = o.queue_capacity;
     q.workers = o.workers;
     q.worker_nice = o.worker_nice;
+    q.worker_policy = o.worker_policy;
     return q;
 }
 

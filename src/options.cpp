@@ -210,6 +210,14 @@ void add_host_options(OptionSet& set, HostOptions& o) {
             [&o](const std::string& v) { o.ping_path = parse_path_or_off(v); });
     set.add("worker-nice", "N", std::to_string(o.worker_nice), "nice increment of worker threads (0-19)",
             [&o](const std::string& v) { o.worker_nice = static_cast<int>(parse_count(v, 0, 19)); });
+    set.add("worker-policy", "POLICY", "batch",
+            "scheduling of worker threads: batch, idle (only CPU time nothing else wants) or normal",
+            [&o](const std::string& v) {
+                if (v == "batch") o.worker_policy = WorkerPolicy::batch;
+                else if (v == "idle") o.worker_policy = WorkerPolicy::idle;
+                else if (v == "normal") o.worker_policy = WorkerPolicy::normal;
+                else throw std::invalid_argument("expected batch, idle or normal");
+            });
     set.add("log-level", "LEVEL", "info", "debug, info, warn or error", [&o](const std::string& v) {
         if (v == "debug") o.log_level = LogLevel::debug;
         else if (v == "info") o.log_level = LogLevel::info;

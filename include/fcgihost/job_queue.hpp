@@ -30,11 +30,19 @@
 
 namespace fcgihost {
 
+// How the kernel schedules worker threads against request threads:
+//  normal  as any thread;
+//  batch   a woken worker does not preempt the request thread that woke it (default);
+//  idle    workers run only on CPU time no other thread wants (SCHED_IDLE): a CPU-bound
+//          job then adds almost nothing to request latency, but jobs also get almost no
+//          CPU while anything else on the machine keeps every core busy.
+enum class WorkerPolicy { normal, batch, idle };
+
 struct JobQueueOptions {
     std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
     unsigned workers = 2;         // worker threads
-    int worker_nice = 10;         // added to each worker thread's nice value, which also runs
-                                  // SCHED_BATCH; 0 leaves both alone
+    int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
+    WorkerPolicy worker_policy = WorkerPolicy::batch;
 };
 
 // A consistent snapshot of the counters, all taken under one lock.

@@ -7,6 +7,7 @@
 // before they open any socket.
 #pragma once
 
+#include "fcgihost/job_queue.hpp"
 #include "fcgihost/log.hpp"
 
 #include <sys/types.h>
@@ -77,6 +78,7 @@ struct HostOptions {
     std::string status_path;                           // "" = off
     std::string ping_path;                             // "" = off
     int worker_nice = 10;
+    WorkerPolicy worker_policy = WorkerPolicy::batch;
     LogLevel log_level = LogLevel::info;
 };
 

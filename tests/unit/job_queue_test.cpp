@@ -31,6 +31,7 @@ JobQueueOptions one_worker(std::size_t capacity = 100) {
     o.workers = 1;
     o.capacity = capacity;
     o.worker_nice = 0;
+    o.worker_policy = WorkerPolicy::normal;
     return o;
 }
 
@@ -61,7 +62,7 @@ class JobQueueTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(job_ignoring_cancel_is_abandoned_by_name);
     CPPUNIT_TEST(interrupt_ends_a_wait);
     CPPUNIT_TEST(high_water_mark_is_kept);
-    CPPUNIT_TEST(workers_run_niced_and_batch_unless_told_not_to);
+    CPPUNIT_TEST(workers_run_with_the_nice_and_policy_they_are_given);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -227,14 +228,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), c.queued);
     }
 
-    void workers_run_niced_and_batch_unless_told_not_to() {
+    void workers_run_with_the_nice_and_policy_they_are_given() {
         struct Seen {
             int nice;
             int policy;
         };
-        const auto seen_by_a_worker = [](int worker_nice) {
+        const auto seen_by_a_worker = [](int worker_nice, WorkerPolicy policy) {
             JobQueueOptions o = one_worker();
             o.worker_nice = worker_nice;
+            o.worker_policy = policy;
             JobQueue queue(o);
             queue.start();
             std::promise<Seen> seen;
@@ -245,12 +247,13 @@ public:
             return seen.get_future().get();
         };
         const int mine = getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
-        const Seen plain = seen_by_a_worker(0);
+        const Seen plain = seen_by_a_worker(0, WorkerPolicy::normal);
         CPPUNIT_ASSERT_EQUAL(mine, plain.nice);
         CPPUNIT_ASSERT_EQUAL(sched_getscheduler(0), plain.policy);
-        const Seen niced = seen_by_a_worker(5);
-        CPPUNIT_ASSERT_EQUAL(std::min(mine + 5, 19), niced.nice);
-        CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), niced.policy);
+        const Seen batch = seen_by_a_worker(5, WorkerPolicy::batch);
+        CPPUNIT_ASSERT_EQUAL(std::min(mine + 5, 19), batch.nice);
+        CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), batch.policy);
+        CPPUNIT_ASSERT_EQUAL(int(SCHED_IDLE), seen_by_a_worker(0, WorkerPolicy::idle).policy);
     }
 };
 

@@ -58,6 +58,7 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testUnknownVariableNamed);
     CPPUNIT_TEST(testMissingValue);
     CPPUNIT_TEST(testBadValueNamesFlag);
+    CPPUNIT_TEST(testWorkerPolicy);
     CPPUNIT_TEST(testBadEnvironmentValueNamesVariable);
     CPPUNIT_TEST(testHelpStopsParsing);
     CPPUNIT_TEST(testHelpListsEveryFlag);
@@ -185,6 +186,17 @@ public:
         CPPUNIT_ASSERT_MESSAGE("message must be one line: " + message, !contains(message, "\n"));
     }
 
+    void testWorkerPolicy() {
+        HostOptions options;
+        CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::batch);
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-policy", "idle"}));
+        CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::idle);
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-policy=normal"}));
+        CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::normal);
+        std::string message = parse_error({"--worker-policy", "lazy"});
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--worker-policy") && contains(message, "batch, idle or normal"));
+    }
+
     void testBadEnvironmentValueNamesVariable() {
         const char* const env[] = {"FCGIHOST_MAX_BODY=lots", nullptr};
         std::string message = parse_error({}, env);
@@ -208,7 +220,7 @@ public:
         const std::string help = set.help("demo");
         const char* flags[] = {"threads", "workers", "queue-capacity", "max-body", "drain-timeout", "cancel-grace",
                                "io-timeout", "socket", "socket-mode", "socket-owner", "listen", "backlog",
-                               "status-path", "ping-path", "worker-nice", "log-level", "job-log"};
+                               "status-path", "ping-path", "worker-nice", "worker-policy", "log-level", "job-log"};
         for (const std::string flag : flags) {
             CPPUNIT_ASSERT_MESSAGE("no --" + flag + " in:\n" + help, contains(help, "--" + flag + " "));
             CPPUNIT_ASSERT_MESSAGE("no variable for " + flag, contains(help, OptionSet::env_name(flag)));
