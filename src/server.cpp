@@ -5,8 +5,9 @@
 //          next idle thread takes the next one), and serves it at once if its request is
 //          already there, else registers it;
 //   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
-//   tag 2+ a connection: the thread serves one request on it with libfcgi, then re-arms
-//          it (FCGI_KEEP_CONN) or lets libfcgi close it.
+//   tag 2+ a connection: the thread serves one request on it with libfcgi (and any that
+//          came right behind it, already read), then re-arms it (FCGI_KEEP_CONN) or
+//          lets libfcgi close it.
 // Stop. begin_stop() marks the server stopping and makes stop_fd_ readable. The first
 // thread to get that event removes a created socket's path, accepts the backlog that is
 // already queued (those clients are served, not reset), closes the listener, and closes
@@ -18,7 +19,8 @@
 // that reaches every thread without any of them spinning on a readable fd. Whoever
 // closes the last connection re-arms it too.
 // libfcgi. Each request on a connection is one exchange() (fcgi_exchange.cpp), which
-// explains how a connection we accepted ourselves is handed to FCGX_Accept_r.
+// explains how a connection we accepted ourselves is handed to FCGX_Accept_r. Each thread
+// also owns an FcgiInput, which checks every byte libfcgi reads (fcgi_input.hpp).
 #include "fcgihost/server.hpp"
 
 #include "fcgi_exchange.hpp"
