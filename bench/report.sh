@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Turns the raw runs into bench/RESULTS.md: medians per row, ratios to the baseline
-# measured in the same run, the machine, and a verdict per target of issue 6.
+# measured in the same run, the machine, and a verdict per target (bench/README.md#targets).
 # Usage: report.sh RESULTS QUEUE SHUTDOWN ROUNDS SECONDS THREADS
 set -euo pipefail
 results="$1" queue="$2" shutdown="$3" rounds="$4" secs="$5" threads="$6"

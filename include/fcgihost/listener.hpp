@@ -1,4 +1,4 @@
-// Listener: the listening socket, wherever it comes from (SPEC section 4).
+// Listener: the listening socket, wherever it comes from (docs/contract.md#listening-socket).
 //
 // Created sockets (--socket, --listen) belong to this process: a unix socket's path is
 // removed when the process stops taking requests, so new connects fail fast instead of

@@ -1,4 +1,4 @@
-// ShutdownSequence: the drain, as a named sequence of steps (SPEC section 3).
+// ShutdownSequence: the drain, as a named sequence of steps (docs/contract.md#drain).
 //
 //   stop signal   requests: stop accepting, finish what is in flight (a created socket's
 //                 backlog is served); jobs: stopping() becomes true, queued and running

@@ -1,4 +1,4 @@
-// Status: what the status path shows (SPEC section 5), as JSON or Prometheus text.
+// Status: what the status path shows (docs/contract.md#status-and-logs), as JSON or Prometheus text.
 #pragma once
 
 #include "fcgihost/job_queue.hpp"

@@ -1,4 +1,4 @@
-// The demo application's routes (SPEC section 7). They depend only on a Router and a
+// The demo application's routes (docs/contract.md#demo). They depend only on a Router and a
 // BackgroundQueue, so tests can run them with a queue they drive themselves.
 #pragma once
 

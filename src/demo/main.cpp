@@ -1,4 +1,4 @@
-// fcgihost-demo: the demo responder that `make run` serves behind nginx (SPEC section 7).
+// fcgihost-demo: the demo responder that `make run` serves behind nginx (docs/contract.md#demo).
 #include "demo_routes.hpp"
 
 #include "fcgihost/host.hpp"

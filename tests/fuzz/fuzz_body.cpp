@@ -1,7 +1,7 @@
 // Fuzz target: request bodies against CONTENT_LENGTH, through a real Server. The input
 // chooses how the body is announced (exact, absent, off by some bytes, or any text), how it
 // is split into FCGI_STDIN records, whether the stream is ended properly, and the body.
-// The oracle is SPEC section 1 and 6:
+// The oracle is docs/contract.md#requests and docs/contract.md#bad-input:
 //   ended, length right or absent, body <= --max-body   -> 200 and the body echoed whole
 //   a length or a body over --max-body                    -> 413
 //   ended, length disagrees with the body                 -> 400

@@ -1,4 +1,4 @@
-// Request bodies that do not add up, against a real fcgihost-demo (SPEC section 6): shorter
+// Request bodies that do not add up, against a real fcgihost-demo (docs/contract.md#bad-input): shorter
 // or longer than CONTENT_LENGTH, broken off by a close, a stall or FCGI_ABORT_REQUEST,
 // and input that keeps coming after the responder has refused it. A body that is not
 // whole never reaches the handler (here: never queues a job); the refusal is a 4xx or a

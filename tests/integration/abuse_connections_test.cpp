@@ -1,5 +1,5 @@
 // Connections that hold on without sending a request, against a real fcgihost-demo
-// (SPEC sections 1 and 6): many more idle connections than request threads, connections
+// (docs/contract.md#bad-input): many more idle connections than request threads, connections
 // that send a byte and go quiet, a peer that floods after malformed input, and silent
 // connections at a stop. Idle connections hold no thread; a connection that has begun a
 // request holds one only up to --io-timeout; none can hold the stop for longer.

@@ -1,4 +1,4 @@
-// Broken FastCGI framing against a real fcgihost-demo (SPEC section 6): bytes that are not
+// Broken FastCGI framing against a real fcgihost-demo (docs/contract.md#bad-input): bytes that are not
 // FastCGI, records cut short, a wrong version, record types the responder does not know,
 // roles it does not play, a second request multiplexed onto a busy connection. For each,
 // the connection gets a clear answer (a response or a close) within a bound, a close is

@@ -1,4 +1,4 @@
-// Hostile FastCGI params against a real fcgihost-demo (SPEC section 6): name-value lengths
+// Hostile FastCGI params against a real fcgihost-demo (docs/contract.md#bad-input): name-value lengths
 // that claim more than is sent, a params stream that breaks off, claims of 1 GiB and of
 // 2 GiB or more (which made libfcgi 2.4.2 abort the process until fcgi_input.cpp checked
 // them), very many params and very large ones.

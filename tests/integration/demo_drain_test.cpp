@@ -1,4 +1,4 @@
-// The drain of SPEC section 3, driven with real signals against a real fcgihost-demo.
+// The drain (docs/contract.md#drain), driven with real signals against a real fcgihost-demo.
 #include "integration/demo_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>

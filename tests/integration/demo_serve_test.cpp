@@ -1,4 +1,4 @@
-// fcgihost-demo as a real process over a real unix socket: the routes of SPEC section 7,
+// fcgihost-demo as a real process over a real unix socket: the routes of docs/contract.md#demo,
 // keep-alive, body limits, status, and what the demo does with bad requests.
 #include "integration/demo_process.hpp"
 

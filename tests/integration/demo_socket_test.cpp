@@ -1,4 +1,4 @@
-// fcgihost-demo and where its listening socket comes from (SPEC section 4): fd 0 and
+// fcgihost-demo and where its listening socket comes from (docs/contract.md#listening-socket): fd 0 and
 // LISTEN_FDS handed over by a holder that outlives the process, --socket and --listen
 // created by it, and bad startup input refused with exit 2 before any socket exists.
 //
