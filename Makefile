@@ -40,6 +40,8 @@ $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB) | $(DEMO)
 
 test: deps-test
 	$(MAKE) --no-print-directory all
+	tests/docs/check-links.sh
+	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
 
 run: deps-run

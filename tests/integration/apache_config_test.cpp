@@ -1,6 +1,6 @@
 // The sample configs in apache/ as users copy them: both pass `apache2 -t`, the mod_fcgid
-// one fits the drain inside mod_fcgid's kill sequence (measured: README, "Configure
-// Apache") with limits that match on both sides, and the settings it passes in FCGIHOST_
+// one fits the drain inside mod_fcgid's kill sequence (measured: docs/deploy-apache.md#mod_fcgid)
+// with limits that match on both sides, and the settings it passes in FCGIHOST_
 // variables are ones fcgihost-demo knows.
 #include "integration/demo_process.hpp"
 #include "support/apache_process.hpp"
@@ -139,7 +139,7 @@ public:
         std::string fcgid = sample("fcgihost-fcgid.conf");
         CPPUNIT_ASSERT_EQUAL(bytes_of(env_value(initial_env(fcgid), "FCGIHOST_MAX_BODY")),
                              std::stoll(directive(fcgid, "FcgidMaxRequestLen")));
-        // LimitRequestBody would make mod_fcgid pass an empty body on (README), and under
+        // LimitRequestBody would make mod_fcgid pass an empty body on (docs/deploy-apache.md#mod_fcgid), and under
         // mod_proxy_fcgi it does nothing: neither sample may seem to rely on it.
         std::vector<std::string> lines = directive_lines(fcgid);
         for (const std::string& line : directive_lines(sample("fcgihost-proxy-fcgi.conf"))) lines.push_back(line);

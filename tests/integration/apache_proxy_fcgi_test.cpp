@@ -33,7 +33,7 @@ std::string binary_body(std::size_t size) {
 }
 
 // fcgihost-demo on a socket of its own making in `dir`, reachable by Apache's workers the
-// way the README sets it up (group www-data, mode 0660), as a supervisor would run it.
+// way docs/deploy-apache.md sets it up (group www-data, mode 0660), as a supervisor would run it.
 std::unique_ptr<ChildProcess> start_backend(const TempDir& dir, const std::string& log_name) {
     std::vector<std::string> argv = {demo_binary(), "--socket", dir.file("fcgihost.sock"), "--job-log",
                                      dir.file("jobs.log")};

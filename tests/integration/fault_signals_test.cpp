@@ -36,7 +36,7 @@ public:
     }
 
     void sigkill_loses_queued_and_running_jobs() {
-        // What the README says is not guaranteed: jobs live in memory, and SIGKILL ends the
+        // What docs/contract.md#jobs says is not guaranteed: jobs live in memory, and SIGKILL ends the
         // process with no chance to drain them or to log a word.
         DemoProcess demo({"--workers", "1"});
         CPPUNIT_ASSERT_EQUAL(202, demo.get("/work?ms=60000&id=running").status);
