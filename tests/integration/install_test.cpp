@@ -29,4 +29,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(InstallTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(InstallTest, "integration");

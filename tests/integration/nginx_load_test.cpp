@@ -243,4 +243,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(NginxLoadTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(NginxLoadTest, "integration");
