@@ -86,7 +86,8 @@ public:
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(UnsortedTest);
 CPP
-g++ -std=c++17 -I"$repo/include" -I"$repo/src" -I"$repo/tests" "$repo/tests/main.cpp" "$scratch/unsorted_test.cpp" -lcppunit -o "$scratch/runner"
+g++ -std=c++17 -I"$repo/include" -I"$repo/src" -I"$repo/tests" "$repo/tests/main.cpp" "$scratch/unsorted_test.cpp" \
+    -lcppunit -o "$scratch/runner"
 if out="$("$scratch/runner")"; then fail "runner passed with an unsorted suite: $out"; fi
 echo "$out" | grep -q '^FAIL UnsortedTest is registered as neither "unit" nor "integration"$' || fail "runner said: $out"
 echo "$out" | grep -q '^tests: 0 passed, 1 failed$' || fail "runner said: $out"

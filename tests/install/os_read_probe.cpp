@@ -23,8 +23,13 @@ int main(int argc, char** argv) {
     Dl_info found{};
     Dl_info program{};
     void* os_read = dlsym(RTLD_DEFAULT, "OS_Read");
-    if (os_read == nullptr || dladdr(os_read, &found) == 0 || dladdr(reinterpret_cast<void*>(&in_the_program), &program) == 0) {
-        std::cerr << "OS_Read not found: " << (dlerror() ? dlerror() : "no error") << std::endl;
+    if (os_read == nullptr) {
+        const char* why = dlerror();
+        std::cerr << "OS_Read not found: " << (why != nullptr ? why : "no error") << std::endl;
+        return 1;
+    }
+    if (dladdr(os_read, &found) == 0 || dladdr(reinterpret_cast<void*>(&in_the_program), &program) == 0) {
+        std::cerr << "dladdr found no object" << std::endl;
         return 1;
     }
     std::cout << "OS_Read resolves into " << found.dli_fname << std::endl;
