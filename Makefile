@@ -1,48 +1,91 @@
-# fcgihost: `make run` serves the demo behind nginx on http://127.0.0.1:8080/,
-# `make test` runs every test. Both install missing Debian packages first.
-CXX      ?= g++
-CXXFLAGS ?= -O2 -g
-BUILD    ?= build
-PREFIX   ?= /usr/local
-VERSION   = 0.1.0
-WARN      = -std=c++17 -Wall -Wextra -Werror -pthread -MMD -MP
-LDLIBS    = -lfcgi -lboost_thread -lboost_chrono -lpthread
+# fcgihost: `make` builds the library (static and shared) and the demo; `make run` serves
+# the demo behind nginx on http://127.0.0.1:8080/; `make check` (or `make test`) runs every
+# test, `make check-unit` only the unit tests. Missing Debian packages are named in one line
+# (and installed, when run as root); ENSURE_PACKAGES=: skips that check.
+CXX        ?= g++
+CXXFLAGS   ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+BUILD      ?= build
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+WARN       ?= -Wall -Wextra
+# Empty for a user's or a packager's build; the test and CI targets set -Werror.
+WERROR     ?=
+ENSURE_PACKAGES ?= .ci/ensure-packages
+VERSION     = 0.1.0
+SOVERSION   = 0
+
+# What the build needs whatever CXXFLAGS, CPPFLAGS and LDFLAGS say; theirs come after, so
+# they win. Boost.Thread has no pkg-config file on Debian.
+FCGI_CFLAGS     := $(shell $(PKG_CONFIG) --cflags fcgi 2>/dev/null)
+FCGI_LIBS       := $(or $(shell $(PKG_CONFIG) --libs fcgi 2>/dev/null),-lfcgi)
+PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS)
+PROJECT_CXXFLAGS = -std=c++17 -pthread -MMD -MP $(WARN) $(WERROR)
+PROJECT_LIBS     = $(FCGI_LIBS) -lboost_thread -lboost_chrono
+LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
 LIB_SRC   = $(wildcard src/*.cpp)
 DEMO_SRC  = $(wildcard src/demo/*.cpp)
 TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
+obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ   = $(call obj,$(LIB_SRC))
 LIB       = $(BUILD)/libfcgihost.a
+SONAME    = libfcgihost.so.$(SOVERSION)
+SHLIB     = $(BUILD)/libfcgihost.so.$(VERSION)
+SHLINKS   = $(BUILD)/$(SONAME) $(BUILD)/libfcgihost.so
 DEMO      = $(BUILD)/fcgihost-demo
 TESTS     = $(BUILD)/fcgihost-tests
-obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
-BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libcppunit-dev
-TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
+BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev
+UNIT_PACKAGES  = $(BUILD_PACKAGES) libcppunit-dev
+TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 
-.PHONY: all test run bench install clean deps-build deps-test deps-run deps-bench check-asan check-tsan fuzz soak
-all: $(LIB) $(DEMO) $(TESTS)
+.PHONY: all test-runner check test check-unit run bench install uninstall clean \
+	deps-build deps-unit deps-test deps-run deps-bench check-asan check-tsan fuzz soak
+all: $(LIB) $(SHLIB) $(SHLINKS) $(DEMO)
 
-$(BUILD)/obj/%.o: %.cpp
+# Order-only: the package check runs before the first compile, not after a missing header.
+$(BUILD)/obj/%.o: %.cpp | deps-build
 	@mkdir -p $(dir $@)
-	$(CXX) $(WARN) $(CXXFLAGS) -Iinclude -Isrc -Itests -c $< -o $@
+	$(CXX) $(PROJECT_CPPFLAGS) $(CPPFLAGS) $(PROJECT_CXXFLAGS) $(PIC) $(CXXFLAGS) -c $< -o $@
 
-$(LIB): $(call obj,$(LIB_SRC))
+# One set of position-independent objects serves both libraries.
+$(LIB_OBJ): PIC = -fPIC
+
+$(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
+$(SHLIB): $(LIB_OBJ)
+	$(LINK) -shared -Wl,-soname,$(SONAME) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+
+$(SHLINKS): $(SHLIB)
+	ln -sf $(notdir $<) $@
+
 $(DEMO): $(call obj,$(DEMO_SRC)) $(LIB)
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 
-# The integration tests run the demo binary that sits next to them.
+# The test runner needs CppUnit, which a plain `make` does not. The integration tests run
+# the demo binary that sits next to it.
+$(call obj,$(TEST_SRC)): | deps-unit
 $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB) | $(DEMO)
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -lcppunit -o $@
+	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
+test-runner: $(TESTS)
 
-test: deps-test
-	$(MAKE) --no-print-directory all
+# Suites register as "unit" (no process, no socket beyond a socketpair) or "integration";
+# the runner's filter "unit/" selects the first.
+check: deps-test
+	$(MAKE) --no-print-directory WERROR=-Werror all test-runner
 	tests/docs/check-links.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
+test: check
+check-unit: deps-unit
+	$(MAKE) --no-print-directory WERROR=-Werror $(TESTS)
+	$(TESTS) unit/
 
 run: deps-run
 	$(MAKE) --no-print-directory $(DEMO)
@@ -50,41 +93,67 @@ run: deps-run
 
 # Sanitizer builds of the whole suite, each in its own build directory.
 check-asan: deps-test
-	$(MAKE) --no-print-directory BUILD=build-asan CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+	$(MAKE) --no-print-directory BUILD=build-asan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all test-runner
 	UBSAN_OPTIONS=halt_on_error=1 build-asan/fcgihost-tests
 check-tsan: deps-test
-	$(MAKE) --no-print-directory BUILD=build-tsan CXXFLAGS="-O1 -g -fsanitize=thread" all
+	$(MAKE) --no-print-directory BUILD=build-tsan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=thread" all test-runner
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
-# Library, headers (the testing kit included), pkg-config file and the demo:
-# a user's build is then `g++ app.cpp $(pkg-config --cflags --libs fcgihost)`.
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
 BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/bench_app $(BUILD)/queue_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 bench: deps-bench
 	$(MAKE) --no-print-directory $(DEMO) $(BENCH_BINS)
 	bench/run.sh $(BUILD)
 
-install: $(LIB) $(DEMO)
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/fcgihost $(DESTDIR)$(PREFIX)/bin
-	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 include/fcgihost/*.hpp $(DESTDIR)$(PREFIX)/include/fcgihost/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' src/fcgihost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/fcgihost.pc
-	install -m 755 $(DEMO) $(DESTDIR)$(PREFIX)/bin/
+# Both libraries, the headers (the testing kit included), fcgihost.pc (links the static
+# library), fcgihost-shared.pc, the CMake package (fcgihost::fcgihost, static, and
+# fcgihost::fcgihost_shared) and the demo. Static is the default because the library
+# interposes on libfcgi's OS_Read (src/fcgi_input.hpp): a program linked against the
+# shared library keeps that protection only while libfcgihost comes before libfcgi in its
+# link line, which pkg-config and CMake ensure but a hand-written `-lfcgi ...` does not.
+PC_SUBST = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	-e 's|@VERSION@|$(VERSION)|' -e 's|@SOVERSION@|$(SOVERSION)|' \
+	-e 's|@INCLUDEDIR_FROM_CMAKEDIR@|$(shell realpath -m --relative-to=$(LIBDIR)/cmake/fcgihost $(INCLUDEDIR))|'
+CMAKEDIR = $(LIBDIR)/cmake/fcgihost
+HEADERS  = $(notdir $(wildcard include/fcgihost/*.hpp))
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(INCLUDEDIR)/fcgihost $(DESTDIR)$(BINDIR)
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfcgihost.so
+	install -m 644 $(addprefix include/fcgihost/,$(HEADERS)) $(DESTDIR)$(INCLUDEDIR)/fcgihost/
+	sed $(PC_SUBST) src/fcgihost.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fcgihost.pc
+	sed $(PC_SUBST) src/fcgihost-shared.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fcgihost-shared.pc
+	sed $(PC_SUBST) src/fcgihostConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/fcgihostConfig.cmake
+	sed $(PC_SUBST) src/fcgihostConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/fcgihostConfigVersion.cmake
+	install -m 755 $(DEMO) $(DESTDIR)$(BINDIR)/
+
+# Removes what `install` put there, and the directories of ours it leaves empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libfcgihost.a $(notdir $(SHLIB)) $(SONAME) libfcgihost.so)
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/pkgconfig/,fcgihost.pc fcgihost-shared.pc)
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,fcgihostConfig.cmake fcgihostConfigVersion.cmake)
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/fcgihost/,$(HEADERS))
+	rm -f $(DESTDIR)$(BINDIR)/fcgihost-demo
+	rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(INCLUDEDIR)/fcgihost 2>/dev/null || true
 
 deps-build:
-	@.ci/ensure-packages $(BUILD_PACKAGES)
+	@$(ENSURE_PACKAGES) $(BUILD_PACKAGES)
+deps-unit:
+	@$(ENSURE_PACKAGES) $(UNIT_PACKAGES)
 deps-test:
-	@.ci/ensure-packages $(TEST_PACKAGES)
+	@$(ENSURE_PACKAGES) $(TEST_PACKAGES)
 deps-run:
-	@.ci/ensure-packages $(RUN_PACKAGES)
+	@$(ENSURE_PACKAGES) $(RUN_PACKAGES)
 deps-bench:
-	@.ci/ensure-packages $(BENCH_PACKAGES)
+	@$(ENSURE_PACKAGES) $(BENCH_PACKAGES)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
@@ -103,20 +172,20 @@ FUZZ_PACKAGES  = $(BUILD_PACKAGES) clang-14 libclang-rt-14-dev
 FUZZ_HARNESS   = tests/fuzz/in_process_server.cpp tests/support/fcgi_client.cpp
 .PHONY: deps-fuzz
 $(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.cpp $(FUZZ_HARNESS)) $(LIB)
-	$(CXX) $(WARN) $(CXXFLAGS:fuzzer-no-link=fuzzer) $^ $(LDLIBS) -o $@
+	$(CXX) -pthread $(CXXFLAGS:fuzzer-no-link=fuzzer) $(LDFLAGS) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 fuzz: deps-fuzz
-	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) \
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) WERROR=-Werror \
 		CXXFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE)" $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 deps-fuzz:
-	@.ci/ensure-packages $(FUZZ_PACKAGES)
+	@$(ENSURE_PACKAGES) $(FUZZ_PACKAGES)
 
 # Soak (not part of `make test`, about 2 minutes): 10^6 jobs and 10^5 other requests through
 # the demo; its memory must come back to where it was after warm-up, and a full queue must
 # refuse rather than grow. See tests/soak/soak_main.cpp.
 SOAK = $(BUILD)/fcgihost-soak
 $(SOAK): $(call obj,tests/soak/soak_main.cpp tests/support/fcgi_client.cpp tests/support/process.cpp tests/support/proc_stats.cpp)
-	$(CXX) $(WARN) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 soak: deps-build
 	$(MAKE) --no-print-directory $(DEMO) $(SOAK)
 	$(SOAK) $(DEMO)

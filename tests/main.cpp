@@ -1,5 +1,7 @@
 // Runs every registered CppUnit suite (or those whose names contain the arguments) and
-// ends with the line CI reads: "tests: N passed, M failed".
+// ends with the line CI reads: "tests: N passed, M failed". Suites register as "unit" or
+// "integration" (CPPUNIT_TEST_SUITE_NAMED_REGISTRATION) and a filter is matched against
+// "unit/Suite::test", so `fcgihost-tests unit/` runs the unit tests alone.
 #include <cppunit/CompilerOutputter.h>
 #include <cppunit/Test.h>
 #include <cppunit/TestFailure.h>
@@ -13,6 +15,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,14 +45,18 @@ private:
     std::chrono::steady_clock::time_point started_;
 };
 
-void collect(CppUnit::Test* test, const std::vector<std::string>& filters, std::vector<CppUnit::Test*>& out) {
+const char* const kRegistries[] = {"unit", "integration"};
+
+void collect(CppUnit::Test* test, const std::string& registry, const std::vector<std::string>& filters,
+             std::vector<CppUnit::Test*>& out) {
     if (test->getChildTestCount() == 0) {
+        const std::string path = registry + "/" + test->getName();
         bool wanted = filters.empty();
-        for (const std::string& f : filters) wanted = wanted || test->getName().find(f) != std::string::npos;
+        for (const std::string& f : filters) wanted = wanted || path.find(f) != std::string::npos;
         if (wanted) out.push_back(test);
         return;
     }
-    for (int i = 0; i < test->getChildTestCount(); ++i) collect(test->getChildTestAt(i), filters, out);
+    for (int i = 0; i < test->getChildTestCount(); ++i) collect(test->getChildTestAt(i), registry, filters, out);
 }
 
 }  // namespace
@@ -58,9 +65,18 @@ int main(int argc, char** argv) {
     // A child that dies must not take the runner with it.
     signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> filters(argv + 1, argv + argc);
-    CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
+    std::vector<std::unique_ptr<CppUnit::Test>> registries;
     std::vector<CppUnit::Test*> selected;
-    collect(all, filters, selected);
+    for (const char* name : kRegistries) {
+        registries.emplace_back(CppUnit::TestFactoryRegistry::getRegistry(name).makeTest());
+        collect(registries.back().get(), name, filters, selected);
+    }
+    // A suite registered with plain CPPUNIT_TEST_SUITE_REGISTRATION would run in neither set.
+    std::unique_ptr<CppUnit::Test> unsorted(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
+    for (int i = 0; i < unsorted->getChildTestCount(); ++i) {
+        std::cout << "FAIL " << unsorted->getChildTestAt(i)->getName()
+                  << " is registered as neither \"unit\" nor \"integration\"" << std::endl;
+    }
 
     CppUnit::TestResult controller;
     CppUnit::TestResultCollector collector;
@@ -70,7 +86,7 @@ int main(int argc, char** argv) {
     for (CppUnit::Test* test : selected) test->run(&controller);
 
     if (progress.failed() > 0) CppUnit::CompilerOutputter(&collector, std::cout).printFailureReport();
-    std::cout << "tests: " << progress.passed() << " passed, " << progress.failed() << " failed" << std::endl;
-    delete all;
-    return (progress.failed() == 0 && progress.passed() > 0) ? 0 : 1;
+    const int failed = progress.failed() + unsorted->getChildTestCount();
+    std::cout << "tests: " << progress.passed() << " passed, " << failed << " failed" << std::endl;
+    return (failed == 0 && progress.passed() > 0) ? 0 : 1;
 }

@@ -173,4 +173,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(AbuseBodyTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(AbuseBodyTest, "integration");

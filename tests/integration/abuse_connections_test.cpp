@@ -133,4 +133,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(AbuseConnectionsTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(AbuseConnectionsTest, "integration");

@@ -268,4 +268,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(AbuseFramingTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(AbuseFramingTest, "integration");

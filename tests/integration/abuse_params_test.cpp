@@ -220,4 +220,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(AbuseParamsTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(AbuseParamsTest, "integration");

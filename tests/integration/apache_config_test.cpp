@@ -180,4 +180,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ApacheConfigTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ApacheConfigTest, "integration");

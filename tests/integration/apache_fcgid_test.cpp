@@ -265,4 +265,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ApacheFcgidTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ApacheFcgidTest, "integration");

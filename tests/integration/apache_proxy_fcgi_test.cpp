@@ -200,4 +200,4 @@ private:
     std::unique_ptr<ApacheProcess> apache_;
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ApacheProxyFcgiTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ApacheProxyFcgiTest, "integration");

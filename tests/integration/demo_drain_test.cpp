@@ -165,4 +165,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(DemoDrainTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(DemoDrainTest, "integration");

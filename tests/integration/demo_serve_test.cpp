@@ -136,4 +136,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(DemoServeTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(DemoServeTest, "integration");

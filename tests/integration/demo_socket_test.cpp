@@ -296,4 +296,4 @@ private:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(DemoSocketTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(DemoSocketTest, "integration");

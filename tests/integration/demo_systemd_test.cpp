@@ -78,4 +78,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(DemoSystemdTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(DemoSystemdTest, "integration");

@@ -48,4 +48,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultClientGoneTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultClientGoneTest, "integration");

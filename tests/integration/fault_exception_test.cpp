@@ -116,4 +116,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultExceptionTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultExceptionTest, "integration");

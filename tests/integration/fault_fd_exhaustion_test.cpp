@@ -65,4 +65,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultFdExhaustionTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultFdExhaustionTest, "integration");

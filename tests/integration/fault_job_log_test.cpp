@@ -54,4 +54,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultJobLogTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultJobLogTest, "integration");

@@ -51,4 +51,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultSignalsTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultSignalsTest, "integration");

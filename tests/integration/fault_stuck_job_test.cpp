@@ -82,4 +82,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FaultStuckJobTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FaultStuckJobTest, "integration");

@@ -227,4 +227,4 @@ private:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(NginxConfigTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(NginxConfigTest, "integration");

@@ -4,18 +4,17 @@
 // threads. Each test prints what it measured; none asserts a duration.
 #include "integration/demo_process.hpp"
 #include "support/http_client.hpp"
+#include "support/load_client.hpp"
 #include "support/nginx_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <signal.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -24,153 +23,18 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace fcgihost::testing_support;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = LoadClock;
 using std::chrono::milliseconds;
 
 const std::chrono::seconds kRequestLimit(30);  // per request; a hang fails the request, not the run
 const std::chrono::seconds kStartLimit(10);
 const std::chrono::seconds kExitLimit(60);
-
-// One request of a load, planned before it starts.
-struct Planned {
-    std::string method;
-    std::string target;
-    std::string body;
-    std::string expected_body;  // of a 2xx answer
-    std::string job_id;         // "" unless the request queues a job
-};
-
-// One request as its client saw it.
-struct Outcome {
-    int status = 0;  // 0: no HTTP response at all; `error` says why
-    bool body_matches = false;
-    std::string error;
-    Clock::time_point sent;
-    Clock::time_point received;
-};
-
-bool is_2xx(const Outcome& o) { return o.status >= 200 && o.status < 300; }
-
-long long ms_between(Clock::time_point from, Clock::time_point to) {
-    return std::chrono::duration_cast<milliseconds>(to - from).count();
-}
-
-// `total` requests: even ones queue a job of `job_ms` (/work, id <prefix><i>), odd ones
-// are GET /, or with `posts` every other odd one is a POST /echo (never retried by nginx
-// unless the site allows it: see fastcgi_next_upstream in nginx/fcgihost.conf).
-std::vector<Planned> mixed_plan(std::size_t total, const std::string& prefix, int job_ms, bool posts) {
-    std::vector<Planned> plan(total);
-    for (std::size_t i = 0; i < total; ++i) {
-        Planned& p = plan[i];
-        p.method = "GET";
-        if (i % 2 == 0) {
-            p.job_id = prefix + std::to_string(i);
-            p.target = "/work?ms=" + std::to_string(job_ms) + "&id=" + p.job_id;
-            p.expected_body = "{\"id\":\"" + p.job_id + "\",\"queued\":true}\n";
-        } else if (posts && i % 4 == 3) {
-            p.method = "POST";
-            p.target = "/echo";
-            p.body = "post " + std::to_string(i);
-            p.expected_body = p.body;
-        } else {
-            p.target = "/";
-            p.expected_body = "hello\n";
-        }
-    }
-    return plan;
-}
-
-// Runs a plan through nginx on `clients` threads, each over one kept HTTP/1.1 connection
-// (opened again after nginx closes it or after an error). Each thread takes the next
-// request of the plan, so every kind of request is in flight all along.
-class HttpLoad {
-public:
-    HttpLoad(const HttpLoad&) = delete;
-    HttpLoad& operator=(const HttpLoad&) = delete;
-
-    HttpLoad(const std::string& host, int port, unsigned clients, std::vector<Planned> plan)
-        : host_(host), port_(port), plan_(std::move(plan)), outcomes_(plan_.size()) {
-        for (unsigned i = 0; i < clients; ++i) threads_.emplace_back([this] { client_main(); });
-    }
-    // A test that failed half-way must not wait for the rest of the plan (each request of
-    // it could wait out kRequestLimit): clients finish the request they are on and stop.
-    ~HttpLoad() {
-        abandoned_ = true;
-        join();
-    }
-
-    std::size_t completed() const { return completed_.load(); }
-    const std::vector<Planned>& plan() const { return plan_; }
-
-    // Waits for every request; outcome i belongs to plan()[i].
-    const std::vector<Outcome>& join() {
-        for (std::thread& t : threads_)
-            if (t.joinable()) t.join();
-        return outcomes_;
-    }
-
-private:
-    void client_main() {
-        std::unique_ptr<HttpConnection> connection;
-        for (std::size_t i = next_++; i < plan_.size() && !abandoned_; i = next_++) {
-            const Planned& p = plan_[i];
-            Outcome& o = outcomes_[i];
-            o.sent = Clock::now();
-            try {
-                if (!connection) connection.reset(new HttpConnection(host_, port_, kRequestLimit));
-                HttpResponse r = connection->request(p.method, p.target, p.body);
-                o.status = r.status;
-                o.body_matches = r.body == p.expected_body;
-                if (strcasecmp(r.header("Connection").c_str(), "close") == 0) connection.reset();
-            } catch (const HttpError& e) {
-                o.error = e.what();
-                connection.reset();
-            }
-            o.received = Clock::now();
-            ++completed_;
-        }
-    }
-
-    const std::string host_;
-    const int port_;
-    const std::vector<Planned> plan_;
-    std::vector<Outcome> outcomes_;  // slot i is written only by the thread that took request i
-    std::atomic<std::size_t> next_{0};
-    std::atomic<std::size_t> completed_{0};
-    std::atomic<bool> abandoned_{false};
-    std::vector<std::thread> threads_;
-};
-
-// Answers counted by kind: "2xx 990, 502 10, no response 0".
-std::string tally(const std::vector<Outcome>& outcomes) {
-    std::map<int, std::size_t> by_status;
-    for (const Outcome& o : outcomes) ++by_status[is_2xx(o) ? 200 : o.status];
-    std::ostringstream out;
-    out << "2xx " << by_status[200];
-    for (const auto& s : by_status) {
-        if (s.first == 200) continue;
-        out << ", " << (s.first == 0 ? std::string("no response") : std::to_string(s.first)) << " " << s.second;
-    }
-    return out.str();
-}
-
-// The first failed request, for a failure message.
-std::string first_failure(const std::vector<Planned>& plan, const std::vector<Outcome>& outcomes) {
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-        const Outcome& o = outcomes[i];
-        if (!is_2xx(o) || !o.body_matches) {
-            return plan[i].target + ": status " + std::to_string(o.status) + (o.error.empty() ? "" : ", " + o.error);
-        }
-    }
-    return "none";
-}
 
 // Every job whose 202 reached its client has exactly one `done` line, and no job ran whose
 // client was told anything else. Returns the number of jobs accepted.
@@ -269,7 +133,7 @@ public:
     void graceful_stop_under_load_loses_no_accepted_job() {
         DemoProcess demo({"--workers", "16"});
         NginxProcess nginx(demo.socket_path());
-        HttpLoad load(nginx.host(), nginx.port(), 8, mixed_plan(2000, "g", 50, false));
+        HttpLoad load(nginx.host(), nginx.port(), 8, mixed_plan(2000, "g", 50, false), kRequestLimit);
         CPPUNIT_ASSERT(eventually([&] { return load.completed() >= 1000; }, kExitLimit, milliseconds(1)));
         const Clock::time_point signal_at = Clock::now();
         demo.process().signal(SIGTERM);
@@ -305,7 +169,7 @@ public:
         CPPUNIT_ASSERT_MESSAGE(first->log(), first->wait_for_log("listening on LISTEN_FDS fd 3", kStartLimit));
         NginxProcess nginx(tmp.file("held.sock"));
 
-        HttpLoad load(nginx.host(), nginx.port(), 8, mixed_plan(1600, "r", 50, true));
+        HttpLoad load(nginx.host(), nginx.port(), 8, mixed_plan(1600, "r", 50, true), kRequestLimit);
         CPPUNIT_ASSERT(eventually([&] { return load.completed() >= 500; }, kExitLimit, milliseconds(1)));
         const Clock::time_point signal_at = Clock::now();
         first->signal(SIGTERM);
@@ -357,7 +221,7 @@ public:
     void more_kept_connections_than_request_threads() {
         DemoProcess demo({"--threads", "2"});
         NginxProcess nginx(demo.socket_path());
-        HttpLoad load(nginx.host(), nginx.port(), 16, mixed_plan(1600, "k", 0, false));
+        HttpLoad load(nginx.host(), nginx.port(), 16, mixed_plan(1600, "k", 0, false), kRequestLimit);
         const std::vector<Outcome>& outcomes = load.join();
         long long longest = 0;
         for (const Outcome& o : outcomes) longest = std::max(longest, ms_between(o.sent, o.received));
@@ -379,4 +243,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(NginxLoadTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(NginxLoadTest, "integration");

@@ -124,4 +124,4 @@ private:
     std::unique_ptr<NginxProcess> nginx_;
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(NginxSiteTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(NginxSiteTest, "integration");

@@ -177,4 +177,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(CancellationTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(CancellationTest, "unit");

@@ -146,4 +146,4 @@ private:
     std::unique_ptr<ManualQueue> jobs_;
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(DemoRoutesTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(DemoRoutesTest, "unit");

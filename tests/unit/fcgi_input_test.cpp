@@ -365,4 +365,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(FcgiInputTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(FcgiInputTest, "unit");

@@ -257,4 +257,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(JobQueueTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(JobQueueTest, "unit");

@@ -351,4 +351,4 @@ private:
     std::vector<int> fds_;  // test-owned fds, closed in tearDown
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ListenerTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ListenerTest, "unit");

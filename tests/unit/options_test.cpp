@@ -248,4 +248,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(OptionsTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(OptionsTest, "unit");

@@ -162,4 +162,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(RequestTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(RequestTest, "unit");

@@ -152,4 +152,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ResponseTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ResponseTest, "unit");

@@ -161,4 +161,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(RouterTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(RouterTest, "unit");

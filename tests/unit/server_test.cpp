@@ -149,4 +149,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ServerTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ServerTest, "unit");

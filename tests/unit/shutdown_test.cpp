@@ -154,5 +154,5 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(ShutdownTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(ShutdownTest, "unit");
 

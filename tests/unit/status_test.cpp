@@ -194,4 +194,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(StatusTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(StatusTest, "unit");

@@ -93,4 +93,4 @@ public:
     }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(TestingKitTest);
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(TestingKitTest, "unit");
