@@ -11,14 +11,17 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -80,7 +83,29 @@ std::string listener_error(Call call) {
 }
 
 // Environment variables the tests change, put back as they were in tearDown.
-const char* const kTouchedEnv[] = {"FCGI_WEB_SERVER_ADDRS", "LISTEN_FDS", "LISTEN_PID"};
+const char* const kTouchedEnv[] = {"FCGI_WEB_SERVER_ADDRS", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"};
+
+// The names in `dir`, without "." and "..", sorted and joined with ",".
+std::string entries_of(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* d = opendir(dir.c_str());
+    CPPUNIT_ASSERT_MESSAGE(std::strerror(errno), d != nullptr);
+    while (dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    std::string joined;
+    for (const std::string& name : names) joined += (joined.empty() ? "" : ",") + name;
+    return joined;
+}
+
+std::string current_user() {
+    const passwd* pw = getpwuid(getuid());
+    CPPUNIT_ASSERT(pw != nullptr);
+    return pw->pw_name;
+}
 
 }  // namespace
 
@@ -98,7 +123,14 @@ class ListenerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCreateTcpBadHostFails);
     CPPUNIT_TEST(testAdoptRefusesWhatIsNotListening);
     CPPUNIT_TEST(testAdoptNeverUnlinksNorShutsDown);
-    CPPUNIT_TEST(testAdoptRestoresTheBlockingMode);
+    CPPUNIT_TEST(testAdoptNeverChangesTheBlockingMode);
+    CPPUNIT_TEST(testCreatedSocketsAreNonBlocking);
+    CPPUNIT_TEST(testBoundButNotListeningSocketIsNotRemoved);
+    CPPUNIT_TEST(testSymlinkAtThePathIsNeverFollowed);
+    CPPUNIT_TEST(testNoTemporaryNameIsLeftBehind);
+    CPPUNIT_TEST(testMissingDirectoryIsNamed);
+    CPPUNIT_TEST(testUnknownOwnerIsRefusedBeforeAnyFile);
+    CPPUNIT_TEST(testOpenConsumesListenFdsEvenWithSocket);
     CPPUNIT_TEST(testPeerAllowedHonoursWebServerAddrs);
     CPPUNIT_TEST(testOpenWithoutAnySourceNamesTheFlags);
     CPPUNIT_TEST(testMoveAssignmentReleasesTheOldPath);
@@ -261,20 +293,99 @@ public:
         CPPUNIT_ASSERT_MESSAGE("the held socket must still accept", accepts_one(keep(dup(held))));
     }
 
-    // O_NONBLOCK lives in the open file description the holder shares with us.
-    void testAdoptRestoresTheBlockingMode() {
+    // O_NONBLOCK lives in the open file description the holder shares with us (and with
+    // any other process it handed the socket to): never ours to set or restore.
+    void testAdoptNeverChangesTheBlockingMode() {
         int blocking = listening_unix(dir_->file("b.sock"));
-        CPPUNIT_ASSERT(!nonblocking(blocking));
         {
             Listener l = Listener::adopt(dup(blocking), "fd 0");
-            CPPUNIT_ASSERT(nonblocking(blocking));
+            CPPUNIT_ASSERT_MESSAGE("adopt set O_NONBLOCK on a shared socket", !nonblocking(blocking));
         }
         CPPUNIT_ASSERT(!nonblocking(blocking));
 
         int already = listening_unix(dir_->file("n.sock"));
         CPPUNIT_ASSERT_EQUAL(0, fcntl(already, F_SETFL, fcntl(already, F_GETFL) | O_NONBLOCK));
         { Listener l = Listener::adopt(dup(already), "fd 0"); }
-        CPPUNIT_ASSERT(nonblocking(already));
+        CPPUNIT_ASSERT_MESSAGE("close cleared O_NONBLOCK on a shared socket", nonblocking(already));
+    }
+
+    void testCreatedSocketsAreNonBlocking() {
+        Listener unix_listener = Listener::create_unix(dir_->file("l.sock"), 0660, "", 16);
+        CPPUNIT_ASSERT(nonblocking(unix_listener.fd()));
+        Listener tcp_listener = Listener::create_tcp("127.0.0.1:0", 16);
+        CPPUNIT_ASSERT(nonblocking(tcp_listener.fd()));
+    }
+
+    // A process between bind() and listen() is refused like a dead one, but it is starting
+    // (two instances started at once): its socket file must survive.
+    void testBoundButNotListeningSocketIsNotRemoved() {
+        std::string path = dir_->file("l.sock");
+        int starting = keep(socket_at(path));
+        struct stat before;
+        CPPUNIT_ASSERT_EQUAL(0, lstat(path.c_str(), &before));
+        std::string message = listener_error([&] { Listener::create_unix(path, 0660, "", 16); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "in use"));
+        struct stat after;
+        CPPUNIT_ASSERT_MESSAGE("the starting process's socket file was deleted", lstat(path.c_str(), &after) == 0);
+        CPPUNIT_ASSERT(before.st_ino == after.st_ino);
+        CPPUNIT_ASSERT_EQUAL(0, listen(starting, 4));
+        CPPUNIT_ASSERT_MESSAGE("the starting process must be reachable at its path", connect_unix(path) >= 0);
+    }
+
+    // chmod and chown by name follow symlinks; nothing here may act on the target.
+    void testSymlinkAtThePathIsNeverFollowed() {
+        std::string target = dir_->file("target");
+        std::ofstream(target) << "keep";
+        CPPUNIT_ASSERT_EQUAL(0, chmod(target.c_str(), 0600));
+        std::string path = dir_->file("l.sock");
+        CPPUNIT_ASSERT_EQUAL(0, symlink(target.c_str(), path.c_str()));
+        std::string message = listener_error([&] { Listener::create_unix(path, 0666, current_user(), 16); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "not a socket"));
+        struct stat st;
+        CPPUNIT_ASSERT_EQUAL(0, stat(target.c_str(), &st));
+        CPPUNIT_ASSERT_EQUAL(static_cast<mode_t>(0600), st.st_mode & 0777);
+        CPPUNIT_ASSERT_EQUAL(0, lstat(path.c_str(), &st));
+        CPPUNIT_ASSERT_MESSAGE("the symlink was replaced", S_ISLNK(st.st_mode));
+        CPPUNIT_ASSERT_EQUAL(std::string("keep"), read_file(target));
+    }
+
+    void testNoTemporaryNameIsLeftBehind() {
+        std::string path = dir_->file("l.sock");
+        {
+            Listener l = Listener::create_unix(path, 0660, "", 16);
+            CPPUNIT_ASSERT_EQUAL(std::string("l.sock"), entries_of(dir_->path()));
+            listener_error([&] { Listener::create_unix(path, 0660, "", 16); });  // in use
+            CPPUNIT_ASSERT_EQUAL(std::string("l.sock"), entries_of(dir_->path()));
+        }
+        CPPUNIT_ASSERT(entries_of(dir_->path()).empty());
+    }
+
+    void testMissingDirectoryIsNamed() {
+        std::string missing = dir_->file("nowhere");
+        std::string message = listener_error([&] { Listener::create_unix(missing + "/l.sock", 0660, "", 16); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "directory " + missing + " does not exist"));
+    }
+
+    void testUnknownOwnerIsRefusedBeforeAnyFile() {
+        std::string path = dir_->file("l.sock");
+        std::string message =
+            listener_error([&] { Listener::create_unix(path, 0660, "no-such-user-fcgihost", 16); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--socket-owner"));
+        CPPUNIT_ASSERT(entries_of(dir_->path()).empty());
+    }
+
+    // The fds stay ours (close-on-exec); the variables must not tell a child they are its own.
+    void testOpenConsumesListenFdsEvenWithSocket() {
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1));
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDS", "1", 1));
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDNAMES", "fcgi", 1));
+        HostOptions options;
+        options.socket_path = dir_->file("l.sock");
+        Listener l = Listener::open(options);
+        CPPUNIT_ASSERT_EQUAL("unix:" + options.socket_path, l.description());
+        CPPUNIT_ASSERT(std::getenv("LISTEN_PID") == nullptr);
+        CPPUNIT_ASSERT(std::getenv("LISTEN_FDS") == nullptr);
+        CPPUNIT_ASSERT(std::getenv("LISTEN_FDNAMES") == nullptr);
     }
 
     void testPeerAllowedHonoursWebServerAddrs() {
