@@ -42,7 +42,8 @@ long consume_listen_fds() {
     long count = 0;
     if (listen_pid != nullptr && listen_fds != nullptr &&
         std::strtol(listen_pid, nullptr, 10) == static_cast<long>(getpid())) {
-        count = std::max(0L, std::strtol(listen_fds, nullptr, 10));
+        // A bogus count must not make us walk fds that cannot exist.
+        count = std::min(std::max(0L, std::strtol(listen_fds, nullptr, 10)), sysconf(_SC_OPEN_MAX));
     }
     unsetenv("LISTEN_PID");
     unsetenv("LISTEN_FDS");
@@ -84,7 +85,11 @@ Listener Listener::open(const HostOptions& options) {
         if (passed > 0) log_warn("LISTEN_FDS=", passed, ": ignored, ", options.listen.empty() ? "--socket" : "--listen",
                                  " is given");
         if (!options.socket_path.empty()) {
-            return create_unix(options.socket_path, options.socket_mode, options.socket_owner, options.backlog);
+            Listener created =
+                create_unix(options.socket_path, options.socket_mode, options.socket_owner, options.backlog);
+            // Where a "connect() ... Permission denied" in nginx's error log is explained.
+            log_info(describe_socket_file(options.socket_path));
+            return created;
         }
         return create_tcp(options.listen, options.backlog);
     }
@@ -111,7 +116,6 @@ Listener Listener::create_unix(const std::string& path, mode_t mode, const std::
     l.path_dev_ = file.dev;
     l.path_ino_ = file.ino;
     l.description_ = "unix:" + path;
-    log_info(describe_socket_file(path));
     return l;
 }
 

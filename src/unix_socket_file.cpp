@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 namespace fcgihost {
@@ -153,10 +154,17 @@ UnixSocketFile create_unix_socket_file(const std::string& path, mode_t mode, con
     if (pending.fd() < 0) throw ListenerError("socket(): " + errno_text(errno));
     // bind() creates the file with 0777 & ~umask: the mode is right from the first moment,
     // and no chmod by name can be sent through a symlink swapped in afterwards.
-    const mode_t saved_umask = umask(0777 & ~mode);
-    const int bound = bind(pending.fd(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    const int bind_error = errno;
-    umask(saved_umask);
+    int bound;
+    int bind_error;
+    {
+        // Two of these at once would otherwise leave the process with a wrong umask.
+        static std::mutex umask_mutex;
+        std::lock_guard<std::mutex> lock(umask_mutex);
+        const mode_t saved_umask = umask(0777 & ~mode);
+        bound = bind(pending.fd(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        bind_error = errno;
+        umask(saved_umask);
+    }
     if (bound != 0) {
         struct stat dir_st;
         if (bind_error == ENOENT || (stat(directory.c_str(), &dir_st) == 0 && !S_ISDIR(dir_st.st_mode))) {
