@@ -1,16 +1,15 @@
 #include "fcgihost/listener.hpp"
 
 #include "fcgihost/log.hpp"
+#include "unix_socket_file.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -34,62 +33,23 @@ bool socket_is_tcp(int fd) {
     return addr.ss_family == AF_INET || addr.ss_family == AF_INET6;
 }
 
-sockaddr_un unix_address(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-        throw ListenerError("--socket " + path + ": path longer than " +
-                            std::to_string(sizeof addr.sun_path - 1) + " bytes");
+// systemd's convention (sd_listen_fds with unset_environment): the variables are consumed
+// so that children do not take the fds for theirs, and every passed fd is close-on-exec.
+// Returns how many fds were passed to this process (0 if the variables name another).
+long consume_listen_fds() {
+    const char* listen_pid = std::getenv("LISTEN_PID");
+    const char* listen_fds = std::getenv("LISTEN_FDS");
+    long count = 0;
+    if (listen_pid != nullptr && listen_fds != nullptr &&
+        std::strtol(listen_pid, nullptr, 10) == static_cast<long>(getpid())) {
+        // A bogus count must not make us walk fds that cannot exist.
+        count = std::min(std::max(0L, std::strtol(listen_fds, nullptr, 10)), sysconf(_SC_OPEN_MAX));
     }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    return addr;
-}
-
-// A socket file left behind by a dead process may be replaced; a live one may not.
-void clear_stale_socket(const std::string& path) {
-    struct stat st;
-    if (lstat(path.c_str(), &st) != 0) return;
-    if (!S_ISSOCK(st.st_mode)) throw ListenerError("--socket " + path + ": exists and is not a socket");
-    // Non-blocking: a live socket with a full backlog would otherwise keep us waiting.
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (probe < 0) throw ListenerError("socket(): " + errno_text(errno));
-    sockaddr_un addr = unix_address(path);
-    int rc = connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    int err = errno;
-    ::close(probe);
-    if (rc == 0 || err == EAGAIN) {
-        throw ListenerError("--socket " + path + ": in use by a running process");
-    }
-    // Only a refusal proves nobody listens; EACCES and the like prove nothing, and
-    // removing a live socket's path would cut its server off from new clients.
-    if (err != ECONNREFUSED) {
-        throw ListenerError("--socket " + path + ": cannot tell whether it is in use: " + errno_text(err));
-    }
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-        throw ListenerError("--socket " + path + ": cannot remove stale socket: " + errno_text(errno));
-    }
-    log_info("removed stale socket ", path);
-}
-
-void apply_owner(const std::string& path, const std::string& owner) {
-    if (owner.empty()) return;
-    std::string user = owner.substr(0, owner.find(':'));
-    std::string group_name = owner.find(':') == std::string::npos ? "" : owner.substr(owner.find(':') + 1);
-    uid_t uid = static_cast<uid_t>(-1);
-    gid_t gid = static_cast<gid_t>(-1);
-    if (!user.empty()) {
-        passwd* pw = getpwnam(user.c_str());
-        if (pw == nullptr) throw ListenerError("--socket-owner " + owner + ": no such user");
-        uid = pw->pw_uid;
-    }
-    if (!group_name.empty()) {
-        struct group* gr = getgrnam(group_name.c_str());
-        if (gr == nullptr) throw ListenerError("--socket-owner " + owner + ": no such group");
-        gid = gr->gr_gid;
-    }
-    if (chown(path.c_str(), uid, gid) != 0) {
-        throw ListenerError("--socket-owner " + owner + ": " + errno_text(errno));
-    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    for (long i = 0; i < count; ++i) fcntl(static_cast<int>(3 + i), F_SETFD, FD_CLOEXEC);
+    return count;
 }
 
 }  // namespace
@@ -103,7 +63,6 @@ Listener& Listener::operator=(Listener&& other) noexcept {
         fd_ = other.fd_;
         inherited_ = other.inherited_;
         tcp_ = other.tcp_;
-        was_blocking_ = other.was_blocking_;
         path_ = std::move(other.path_);
         path_dev_ = other.path_dev_;
         path_ino_ = other.path_ino_;
@@ -121,24 +80,22 @@ Listener::~Listener() {
 }
 
 Listener Listener::open(const HostOptions& options) {
-    if (!options.socket_path.empty()) {
-        return create_unix(options.socket_path, options.socket_mode, options.socket_owner, options.backlog);
-    }
-    if (!options.listen.empty()) return create_tcp(options.listen, options.backlog);
-
-    const char* listen_pid = std::getenv("LISTEN_PID");
-    const char* listen_fds = std::getenv("LISTEN_FDS");
-    if (listen_pid != nullptr && listen_fds != nullptr &&
-        std::strtol(listen_pid, nullptr, 10) == static_cast<long>(getpid())) {
-        long count = std::strtol(listen_fds, nullptr, 10);
-        // systemd's convention: consume the variables so children do not take them too.
-        unsetenv("LISTEN_PID");
-        unsetenv("LISTEN_FDS");
-        unsetenv("LISTEN_FDNAMES");
-        if (count >= 1) {
-            if (count > 1) log_warn("LISTEN_FDS=", count, ": using fd 3 only");
-            return adopt(3, "LISTEN_FDS fd 3");
+    const long passed = consume_listen_fds();
+    if (!options.socket_path.empty() || !options.listen.empty()) {
+        if (passed > 0) log_warn("LISTEN_FDS=", passed, ": ignored, ", options.listen.empty() ? "--socket" : "--listen",
+                                 " is given");
+        if (!options.socket_path.empty()) {
+            Listener created =
+                create_unix(options.socket_path, options.socket_mode, options.socket_owner, options.backlog);
+            // Where a "connect() ... Permission denied" in nginx's error log is explained.
+            log_info(describe_socket_file(options.socket_path));
+            return created;
         }
+        return create_tcp(options.listen, options.backlog);
+    }
+    if (passed >= 1) {
+        if (passed > 1) log_warn("LISTEN_FDS=", passed, ": using fd 3 only");
+        return adopt(3, "LISTEN_FDS fd 3");
     }
     if (is_listening_socket(0)) return adopt(0, "fd 0");
     throw ListenerError("no listening socket: give --socket PATH or --listen HOST:PORT, "
@@ -146,27 +103,19 @@ Listener Listener::open(const HostOptions& options) {
 }
 
 Listener Listener::create_unix(const std::string& path, mode_t mode, const std::string& owner, int backlog) {
-    sockaddr_un addr = unix_address(path);
-    clear_stale_socket(path);
+    SocketOwner resolved;
+    try {
+        if (!owner.empty()) resolved = parse_socket_owner(owner);
+    } catch (const std::invalid_argument& e) {
+        throw ListenerError("--socket-owner " + owner + ": " + e.what());
+    }
+    UnixSocketFile file = create_unix_socket_file(path, mode, resolved, backlog);
     Listener l;
-    l.fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l.fd_ < 0) throw ListenerError("socket(): " + errno_text(errno));
-    if (bind(l.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        throw ListenerError("--socket " + path + ": bind: " + errno_text(errno));
-    }
-    l.path_ = path;  // from here on the destructor removes it
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0) {
-        l.path_dev_ = st.st_dev;
-        l.path_ino_ = st.st_ino;
-    }
-    if (chmod(path.c_str(), mode) != 0) {
-        throw ListenerError("--socket-mode: chmod " + path + ": " + errno_text(errno));
-    }
-    apply_owner(path, owner);
-    if (listen(l.fd_, backlog) != 0) throw ListenerError("--socket " + path + ": listen: " + errno_text(errno));
+    l.fd_ = file.fd;
+    l.path_ = path;
+    l.path_dev_ = file.dev;
+    l.path_ino_ = file.ino;
     l.description_ = "unix:" + path;
-    l.make_nonblocking();
     return l;
 }
 
@@ -185,7 +134,7 @@ Listener Listener::create_tcp(const std::string& host_port, int backlog) {
     Listener l;
     std::string last_error = "no address";
     for (addrinfo* ai = found; ai != nullptr && l.fd_ < 0; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -202,7 +151,6 @@ Listener Listener::create_tcp(const std::string& host_port, int backlog) {
     l.description_ = "tcp:" + host_port;
     const char* allowed = std::getenv("FCGI_WEB_SERVER_ADDRS");
     l.allowed_peers_ = allowed != nullptr ? allowed : "";
-    l.make_nonblocking();
     return l;
 }
 
@@ -215,15 +163,9 @@ Listener Listener::adopt(int fd, const std::string& origin) {
     l.description_ = origin + " (inherited)";
     const char* allowed = std::getenv("FCGI_WEB_SERVER_ADDRS");
     l.allowed_peers_ = allowed != nullptr ? allowed : "";
+    // FD_CLOEXEC is a flag of this fd alone; O_NONBLOCK would be the holder's too.
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    l.make_nonblocking();
     return l;
-}
-
-void Listener::make_nonblocking() {
-    int flags = fcntl(fd_, F_GETFL);
-    was_blocking_ = (flags & O_NONBLOCK) == 0;
-    fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
 }
 
 void Listener::remove_path() {
@@ -237,9 +179,6 @@ void Listener::remove_path() {
 
 void Listener::close() {
     if (fd_ < 0) return;
-    if (inherited_ && was_blocking_) {
-        fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
-    }
     ::close(fd_);
     fd_ = -1;
 }

@@ -1,5 +1,8 @@
 #include "fcgihost/options.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -83,6 +86,45 @@ mode_t parse_mode(const std::string& text) {
         throw std::invalid_argument("expected an octal mode such as 0660");
     }
     return static_cast<mode_t>(std::strtoul(text.c_str(), nullptr, 8));
+}
+
+namespace {
+
+// A name from the user or group database, or a number that is taken as the id itself.
+template <class Id, class Lookup>
+Id resolve_id(const std::string& name, const char* kind, Lookup lookup) {
+    if (name.find_first_not_of("0123456789") == std::string::npos) {
+        return static_cast<Id>(parse_count(name, 0, 4294967294UL));
+    }
+    bool found = false;
+    Id id = lookup(name, found);
+    if (!found) throw std::invalid_argument(std::string("no such ") + kind + " '" + name + "'");
+    return id;
+}
+
+}  // namespace
+
+SocketOwner parse_socket_owner(const std::string& text) {
+    const std::size_t colon = text.find(':');
+    const std::string user = text.substr(0, colon);
+    const std::string group = colon == std::string::npos ? std::string() : text.substr(colon + 1);
+    if (user.empty() && group.empty()) throw std::invalid_argument("expected USER, USER:GROUP or :GROUP");
+    SocketOwner owner;
+    if (!user.empty()) {
+        owner.uid = resolve_id<uid_t>(user, "user", [](const std::string& name, bool& found) {
+            const passwd* pw = getpwnam(name.c_str());
+            found = pw != nullptr;
+            return found ? pw->pw_uid : static_cast<uid_t>(-1);
+        });
+    }
+    if (!group.empty()) {
+        owner.gid = resolve_id<gid_t>(group, "group", [](const std::string& name, bool& found) {
+            const struct group* gr = getgrnam(name.c_str());
+            found = gr != nullptr;
+            return found ? gr->gr_gid : static_cast<gid_t>(-1);
+        });
+    }
+    return owner;
 }
 
 std::string OptionSet::env_name(const std::string& flag) {
@@ -193,7 +235,10 @@ void add_host_options(OptionSet& set, HostOptions& o) {
     set.add("socket-mode", "MODE", "0660", "permissions of the --socket file",
             [&o](const std::string& v) { o.socket_mode = parse_mode(v); });
     set.add("socket-owner", "USER[:GROUP]", "", "owner of the --socket file",
-            [&o](const std::string& v) { o.socket_owner = v; });
+            [&o](const std::string& v) {
+                if (!v.empty()) parse_socket_owner(v);
+                o.socket_owner = v;
+            });
     set.add("listen", "HOST:PORT", "", "listen on TCP (FCGI_WEB_SERVER_ADDRS limits peers)",
             [&o](const std::string& v) {
                 std::size_t colon = v.rfind(':');

@@ -1,18 +1,20 @@
 // DESIGN
 // Threads. N request threads share one epoll set. Every member of the set is one-shot,
 // so an event goes to exactly one thread, which re-arms the fd when it is done with it:
-//   tag 0  the listener: the thread accepts one connection, re-arms the listener (so the
-//          next idle thread takes the next one), and serves it at once if its request is
-//          already there, else registers it;
+//   tag 0  the listener: the thread accepts one connection (Acceptor, acceptor.hpp, with
+//          no lock held), re-arms the listener (so the next idle thread takes the next
+//          one), and serves it at once if its request is already there, else registers it;
 //   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
 //   tag 2+ a connection: the thread serves one request on it with libfcgi (and any that
 //          came right behind it, already read), then re-arms it (FCGI_KEEP_CONN) or
 //          lets libfcgi close it.
-// Stop. begin_stop() marks the server stopping and makes stop_fd_ readable. The first
-// thread to get that event removes a created socket's path, accepts the backlog that is
-// already queued (those clients are served, not reset), closes the listener, and closes
-// kept connections that are idle with nothing to read. A connection that has not sent its
-// first request yet is not idle: its request may be on its way (a client that reached the
+// Stop. begin_stop() marks the server stopping, removes a created socket's path at once
+// (even while every request thread is busy), stops the acceptor (no thread is left in
+// accept()) and makes stop_fd_ readable. The first thread to get that event accepts what
+// is already queued on a created socket (those clients are served, not reset; an
+// inherited socket's backlog waits for the next process), closes the listener, and
+// closes kept connections that are idle with nothing to read. A connection that has
+// not sent its first request yet is not idle: its request may be on its way (a client that reached the
 // backlog before the stop writes right after its connect), so it gets --io-timeout to
 // send it, like a request thread blocked reading it would. When nothing is left the thread
 // re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
@@ -23,6 +25,7 @@
 // also owns an FcgiInput, which checks every byte libfcgi reads (fcgi_input.hpp).
 #include "fcgihost/server.hpp"
 
+#include "acceptor.hpp"
 #include "fcgi_exchange.hpp"
 #include "fcgi_input.hpp"
 #include "fcgihost/log.hpp"
@@ -70,6 +73,7 @@ Server::Server(Listener& listener, Handler handler, ServerOptions options)
     : listener_(listener),
       handler_(std::move(handler)),
       options_(options),
+      acceptor_(std::make_unique<Acceptor>(listener)),
       counters_(std::make_unique<ExchangeCounters>()) {}
 
 Server::~Server() {
@@ -111,6 +115,10 @@ void Server::begin_stop() {
         if (stopping_ || epoll_fd_ < 0) return;
         stopping_ = true;
     }
+    // New connects fail from now on, and nginx tries its next upstream; what is already
+    // queued is still taken (close_listener).
+    listener_.remove_path();
+    acceptor_->stop();
     std::uint64_t one = 1;
     if (write(stop_fd_, &one, sizeof one) != sizeof one) log_error("stop eventfd: ", std::strerror(errno));
 }
@@ -148,6 +156,7 @@ ServerCounts Server::counts() const {
 }
 
 void Server::thread_main() {
+    Acceptor::prepare_thread();
     FCGX_Request request;
     FCGX_InitRequest(&request, -1, 0);
     FcgiInput input;
@@ -181,17 +190,28 @@ void Server::thread_main() {
 }
 
 void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
-    std::uint64_t id;
-    int fd;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!listener_open_) return;
-        fd = accept_one_locked();
+        ++accepting_;
+    }
+    const Acceptor::Accepted accepted = acceptor_->accept_one();
+    const int fd = accepted.fd;
+    if (fd >= 0) set_io_timeout(fd, options_.io_timeout);
+    // Served here when its request is already waiting, as it nearly always is with a web
+    // server in front: that spares a trip through epoll.
+    const bool ready = fd >= 0 && peek(fd) == Peek::data;
+    std::uint64_t id;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (--accepting_ == 0) accepts_done_.notify_all();
+        if (accepted.outcome == Acceptor::Outcome::starved) {
+            listener_paused_ = true;  // re-armed now, it would wake us again at once
+        } else if (accepted.outcome != Acceptor::Outcome::stopped) {
+            arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);  // the next idle thread takes the next one
+        }
         if (fd < 0) return;
         id = next_id_++;
-        // Served here when its request is already waiting, as it nearly always is with a
-        // web server in front: that spares a trip through epoll.
-        const bool ready = peek(fd) == Peek::data;
         connections_.emplace(id, Connection{fd, ready, !ready, true});
         if (!ready) {
             arm(fd, id, EPOLL_CTL_ADD);
@@ -199,53 +219,6 @@ void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
         }
     }
     serve(id, fd, request, input);
-}
-
-// accept4, retried past EINTR and aborted connections, closing peers that
-// FCGI_WEB_SERVER_ADDRS refuses. Returns -1 with errno set when there is none to take.
-int Server::accept_allowed_peer() {
-    for (;;) {
-        sockaddr_storage peer{};
-        socklen_t len = sizeof peer;
-        int fd = accept4(listener_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            return -1;
-        }
-        if (!listener_.is_tcp() || listener_.peer_allowed(peer)) return fd;
-        log_warn("connection refused: peer not in FCGI_WEB_SERVER_ADDRS");
-        ::close(fd);
-    }
-}
-
-// Takes one connection and re-arms the listener at once, so that another idle thread
-// takes the next one while this one is served. Returns -1 when there is none to take.
-int Server::accept_one_locked() {
-    for (;;) {
-        int fd = accept_allowed_peer();
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                // Re-arming now would wake us again at once; wait for a free fd. Logged
-                // once until an accept succeeds again: each retry would log a line.
-                if (!accept_starved_) {
-                    log_warn("accept: ", std::strerror(errno), "; pausing accepts until a connection closes");
-                }
-                accept_starved_ = true;
-                listener_paused_ = true;
-                return -1;
-            }
-            if (errno != EAGAIN && errno != EWOULDBLOCK) log_warn("accept: ", std::strerror(errno));
-            arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
-            return -1;
-        }
-        arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
-        if (accept_starved_) {
-            accept_starved_ = false;
-            log_info("accept: accepting connections again");
-        }
-        set_io_timeout(fd, options_.io_timeout);
-        return fd;
-    }
 }
 
 void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input) {
@@ -312,11 +285,24 @@ void Server::resume_listener_locked() {
     arm(listener_.fd(), kListenerTag, EPOLL_CTL_MOD);
 }
 
+// Only the thread holding the stop event gets here until stop_fd_ is re-armed, which
+// needs stop_work_done_: the stop work is done once.
 bool Server::on_stop_event() {
+    bool first;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        first = !stop_work_done_;
+    }
+    std::vector<int> queued;
+    if (first) queued = close_listener();
     boost::lock_guard<boost::mutex> lock(mutex_);
-    if (!stop_work_done_) {
+    if (first) {
+        for (int fd : queued) {
+            std::uint64_t id = next_id_++;
+            connections_.emplace(id, Connection{fd, false, true, true});
+            arm(fd, id, EPOLL_CTL_ADD);
+        }
         stop_work_done_ = true;
-        close_listener_locked();
         close_idle_connections_locked();
     }
     if (!connections_.empty()) return false;  // whoever closes the last one re-arms stop_fd_
@@ -328,26 +314,23 @@ void Server::pass_stop_baton_if_drained_locked() {
     if (stop_work_done_ && connections_.empty()) arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
 }
 
-void Server::close_listener_locked() {
-    if (!listener_open_) return;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_.fd(), nullptr);
-    if (!listener_.inherited()) {
-        // New connects now fail at once; the ones already queued are taken and served.
-        listener_.remove_path();
-        std::size_t taken = 0;
-        for (;;) {
-            int fd = accept_allowed_peer();
-            if (fd < 0) break;
-            set_io_timeout(fd, options_.io_timeout);
-            std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false, true, true});
-            arm(fd, id, EPOLL_CTL_ADD);
-            ++taken;
-        }
-        if (taken > 0) log_info("stop: took ", taken, " queued connection(s) from the backlog");
+// Takes a created socket's backlog (connections that reached it before the stop) and
+// closes the listener; returns the connections taken.
+std::vector<int> Server::close_listener() {
+    {
+        boost::unique_lock<boost::mutex> lock(mutex_);
+        // The acceptor is stopped (begin_stop): threads still counted only have to register
+        // what they took, and must find the listener in the epoll set when they re-arm it.
+        while (accepting_ > 0) accepts_done_.wait(lock);
+        if (!listener_open_) return {};
+        listener_open_ = false;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener_.fd(), nullptr);
     }
+    std::vector<int> queued = acceptor_->take_backlog();
+    for (int fd : queued) set_io_timeout(fd, options_.io_timeout);
+    if (!queued.empty()) log_info("stop: took ", queued.size(), " queued connection(s) from the backlog");
     listener_.close();
-    listener_open_ = false;
+    return queued;
 }
 
 // Closes a connection no thread is using and forgets it; returns the next one.

@@ -1,11 +1,20 @@
 // Listener: the listening socket, wherever it comes from (docs/contract.md#listening-socket).
 //
-// Created sockets (--socket, --listen) belong to this process: a unix socket's path is
-// removed when the process stops taking requests, so new connects fail fast instead of
-// queueing for a process that will never accept them. Inherited sockets (fd 0 from
-// spawn-fcgi or mod_fcgid, LISTEN_FDS from systemd) belong to whoever handed them over:
-// they are never unlinked and never shut down, only closed, so the holder can pass them
-// to the next process with the backlog intact.
+// Created sockets (--socket, --listen) belong to this process: they are created
+// non-blocking, and a unix socket's path is removed as soon as the stop begins, so new
+// connects fail fast instead of queueing for a process that will never accept them.
+// Inherited sockets (fd 0 from spawn-fcgi or mod_fcgid, LISTEN_FDS from systemd) belong
+// to whoever handed them over, and their open file description (O_NONBLOCK included) is
+// shared with every other process that holds them: they are never unlinked, never shut
+// down and never have their file status flags changed, only closed, so the holder can pass
+// them to the next process with the backlog intact. The acceptor (src/acceptor.hpp) copes
+// with one that is blocking.
+//
+// A unix socket is bound and made listening under a temporary name in the same directory,
+// given its mode (at bind time) and owner there, then link()ed to the final path, which
+// therefore never names a socket that is bound but not listening yet. A file already at the
+// path is replaced only when it is a stale socket: a connect() to it is refused and no
+// socket on this host is bound to that name (/proc/net/unix). A symlink is never followed.
 #pragma once
 
 #include "fcgihost/options.hpp"
@@ -30,9 +39,13 @@ public:
     ~Listener();  // close(), and removes a created unix socket's path if it is still ours
 
     // --socket, else --listen, else LISTEN_FDS, else fd 0 if it is a listening socket.
+    // LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are always removed from the environment, and
+    // every fd systemd passed gets FD_CLOEXEC, so children never take them for their own.
     // Throws ListenerError with a one-line reason (path in use, bind failed, none found).
     static Listener open(const HostOptions& options);
 
+    // `owner` is "user", "user:group" or ":group" (see parse_socket_owner). Only the
+    // permission bits (0777) of `mode` apply. Nothing is left behind on failure.
     static Listener create_unix(const std::string& path, mode_t mode, const std::string& owner, int backlog);
     static Listener create_tcp(const std::string& host_port, int backlog);
     // Takes over an inherited listening socket. Throws if fd is not one; the fd is then
@@ -45,10 +58,10 @@ public:
     const std::string& description() const { return description_; }
 
     // Unlinks a created unix socket's path (no effect on any other kind, or if the path
-    // now names another file). Connections already queued stay acceptable.
+    // now names another file). Connections already queued stay acceptable. Not thread-safe:
+    // one caller at a time.
     void remove_path();
-    // Closes the fd; never shutdown(). An inherited socket gets its original blocking
-    // mode back first, since the mode is shared with whoever holds it.
+    // Closes the fd; never shutdown(), never a change of the socket's flags.
     void close();
 
     // FCGI_WEB_SERVER_ADDRS: TCP peers not in the comma-separated list are refused. An
@@ -57,12 +70,10 @@ public:
 
 private:
     Listener() = default;
-    void make_nonblocking();
 
     int fd_ = -1;
     bool inherited_ = false;
     bool tcp_ = false;
-    bool was_blocking_ = false;    // fd's O_NONBLOCK before we set it
     std::string path_;             // created unix socket's path, "" otherwise
     dev_t path_dev_ = 0;           // identity of the socket file we created,
     ino_t path_ino_ = 0;           // so we never unlink someone else's

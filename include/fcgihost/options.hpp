@@ -30,6 +30,15 @@ std::size_t parse_size(const std::string& text);                    // "1048576"
 unsigned long parse_count(const std::string& text, unsigned long min, unsigned long max);
 mode_t parse_mode(const std::string& text);                          // octal, "0660"
 
+// --socket-owner: "user", "user:group" or ":group"; names or numeric ids. An id left
+// out is -1 (unchanged). Resolved while the flags are parsed, so an unknown name stops
+// the start before any socket exists.
+struct SocketOwner {
+    uid_t uid = static_cast<uid_t>(-1);
+    gid_t gid = static_cast<gid_t>(-1);
+};
+SocketOwner parse_socket_owner(const std::string& text);
+
 class OptionSet {
 public:
     using Apply = std::function<void(const std::string& value)>;
@@ -72,7 +81,7 @@ struct HostOptions {
     std::chrono::milliseconds io_timeout{30000};
     std::string socket_path;
     mode_t socket_mode = 0660;
-    std::string socket_owner;                          // "user" or "user:group"
+    std::string socket_owner;                          // checked by parse_socket_owner
     std::string listen;                                // "HOST:PORT"
     int backlog = 1024;
     std::string status_path;                           // "" = off

@@ -18,11 +18,13 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 struct FCGX_Request;
 
 namespace fcgihost {
 
+class Acceptor;
 struct ExchangeCounters;
 enum class Exchange;
 class FcgiInput;
@@ -55,6 +57,7 @@ public:
     void start();  // throws std::runtime_error if epoll or eventfd cannot be set up
 
     // Stops taking connections and finishes what is in flight. Idempotent, any thread.
+    // Before it returns, a created socket's path is gone and no thread is in accept().
     void begin_stop();
     // True once every request thread has exited (after begin_stop). Wakes as soon as
     // they have.
@@ -77,11 +80,9 @@ private:
     void on_listener_ready(FCGX_Request& request, FcgiInput& input);
     void on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input);
     void serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input);
-    int accept_one_locked();
-    int accept_allowed_peer();
     void after_request(std::uint64_t id, int fd, Exchange result);
     bool on_stop_event();  // true: this thread exits
-    void close_listener_locked();
+    std::vector<int> close_listener();
     void close_idle_connections_locked();
     void close_silent_connections_locked();
     Connections::iterator close_unused_locked(Connections::iterator it);
@@ -96,6 +97,7 @@ private:
     const ServerOptions options_;
     int epoll_fd_ = -1;
     int stop_fd_ = -1;  // eventfd; readable from begin_stop() on
+    std::unique_ptr<Acceptor> acceptor_;  // takes connections without mutex_ held
     boost::thread_group threads_;
 
     mutable boost::mutex mutex_;
@@ -103,7 +105,9 @@ private:
     bool listener_open_ = false;      // guarded by mutex_
     bool stopping_ = false;           // guarded by mutex_
     std::atomic<bool> listener_paused_{false};  // written under mutex_; read without it
-    bool accept_starved_ = false;     // guarded by mutex_; accept failed for want of fds (logged once)
+    unsigned accepting_ = 0;          // guarded by mutex_; threads between deciding to accept and
+                                      // registering what they took
+    boost::condition_variable accepts_done_;  // accepting_ fell to 0
     bool stop_work_done_ = false;     // guarded by mutex_
     std::atomic<bool> awaiting_first_requests_{false};  // written under mutex_; read without it
     std::chrono::steady_clock::time_point first_request_deadline_{};  // guarded by mutex_

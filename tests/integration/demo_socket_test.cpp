@@ -163,6 +163,8 @@ public:
         expect_refused({"--nope", "1"}, {}, "--nope");
         expect_refused({}, {"FCGIHOST_DRAIN_TIMEOUT=soon"}, "FCGIHOST_DRAIN_TIMEOUT");
         expect_refused({"--listen", "127.0.0.1:1"}, {}, "--listen");
+        expect_refused({"--socket-owner", "no-such-user-fcgihost"}, {}, "--socket-owner");
+        expect_refused({"--socket-owner", "root:no-such-group-fcgihost"}, {}, "--socket-owner");
     }
 
     void flag_wins_over_environment() {
@@ -194,6 +196,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, stat(demo.socket_path().c_str(), &st));
         CPPUNIT_ASSERT(S_ISSOCK(st.st_mode));
         CPPUNIT_ASSERT_EQUAL(static_cast<mode_t>(0600), st.st_mode & 0777);
+        // Read where a "Permission denied" from nginx's workers is explained.
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "socket " + demo.socket_path() + ": mode 0600, owner "));
         CPPUNIT_ASSERT_EQUAL(0, demo.stop(SIGTERM));
         CPPUNIT_ASSERT_MESSAGE("a created socket is removed on exit", !path_exists(demo.socket_path()));
     }

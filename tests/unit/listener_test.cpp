@@ -15,10 +15,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -80,7 +82,23 @@ std::string listener_error(Call call) {
 }
 
 // Environment variables the tests change, put back as they were in tearDown.
-const char* const kTouchedEnv[] = {"FCGI_WEB_SERVER_ADDRS", "LISTEN_FDS", "LISTEN_PID"};
+const char* const kTouchedEnv[] = {"FCGI_WEB_SERVER_ADDRS", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"};
+
+// The names in `dir`, without "." and "..", sorted and joined with ",".
+std::string entries_of(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* d = opendir(dir.c_str());
+    CPPUNIT_ASSERT_MESSAGE(std::strerror(errno), d != nullptr);
+    while (dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    std::string joined;
+    for (const std::string& name : names) joined += (joined.empty() ? "" : ",") + name;
+    return joined;
+}
 
 }  // namespace
 
@@ -98,7 +116,10 @@ class ListenerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testCreateTcpBadHostFails);
     CPPUNIT_TEST(testAdoptRefusesWhatIsNotListening);
     CPPUNIT_TEST(testAdoptNeverUnlinksNorShutsDown);
-    CPPUNIT_TEST(testAdoptRestoresTheBlockingMode);
+    CPPUNIT_TEST(testAdoptNeverChangesTheBlockingMode);
+    CPPUNIT_TEST(testCreatedSocketsAreNonBlocking);
+    CPPUNIT_TEST(testUnknownOwnerIsRefusedBeforeAnyFile);
+    CPPUNIT_TEST(testOpenConsumesListenFdsEvenWithSocket);
     CPPUNIT_TEST(testPeerAllowedHonoursWebServerAddrs);
     CPPUNIT_TEST(testOpenWithoutAnySourceNamesTheFlags);
     CPPUNIT_TEST(testMoveAssignmentReleasesTheOldPath);
@@ -261,20 +282,49 @@ public:
         CPPUNIT_ASSERT_MESSAGE("the held socket must still accept", accepts_one(keep(dup(held))));
     }
 
-    // O_NONBLOCK lives in the open file description the holder shares with us.
-    void testAdoptRestoresTheBlockingMode() {
+    // O_NONBLOCK lives in the open file description the holder shares with us (and with
+    // any other process it handed the socket to): never ours to set or restore.
+    void testAdoptNeverChangesTheBlockingMode() {
         int blocking = listening_unix(dir_->file("b.sock"));
-        CPPUNIT_ASSERT(!nonblocking(blocking));
         {
             Listener l = Listener::adopt(dup(blocking), "fd 0");
-            CPPUNIT_ASSERT(nonblocking(blocking));
+            CPPUNIT_ASSERT_MESSAGE("adopt set O_NONBLOCK on a shared socket", !nonblocking(blocking));
         }
         CPPUNIT_ASSERT(!nonblocking(blocking));
 
         int already = listening_unix(dir_->file("n.sock"));
         CPPUNIT_ASSERT_EQUAL(0, fcntl(already, F_SETFL, fcntl(already, F_GETFL) | O_NONBLOCK));
         { Listener l = Listener::adopt(dup(already), "fd 0"); }
-        CPPUNIT_ASSERT(nonblocking(already));
+        CPPUNIT_ASSERT_MESSAGE("close cleared O_NONBLOCK on a shared socket", nonblocking(already));
+    }
+
+    void testCreatedSocketsAreNonBlocking() {
+        Listener unix_listener = Listener::create_unix(dir_->file("l.sock"), 0660, "", 16);
+        CPPUNIT_ASSERT(nonblocking(unix_listener.fd()));
+        Listener tcp_listener = Listener::create_tcp("127.0.0.1:0", 16);
+        CPPUNIT_ASSERT(nonblocking(tcp_listener.fd()));
+    }
+
+    void testUnknownOwnerIsRefusedBeforeAnyFile() {
+        std::string path = dir_->file("l.sock");
+        std::string message =
+            listener_error([&] { Listener::create_unix(path, 0660, "no-such-user-fcgihost", 16); });
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--socket-owner"));
+        CPPUNIT_ASSERT(entries_of(dir_->path()).empty());
+    }
+
+    // The fds stay ours (close-on-exec); the variables must not tell a child they are its own.
+    void testOpenConsumesListenFdsEvenWithSocket() {
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1));
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDS", "1", 1));
+        CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDNAMES", "fcgi", 1));
+        HostOptions options;
+        options.socket_path = dir_->file("l.sock");
+        Listener l = Listener::open(options);
+        CPPUNIT_ASSERT_EQUAL("unix:" + options.socket_path, l.description());
+        CPPUNIT_ASSERT(std::getenv("LISTEN_PID") == nullptr);
+        CPPUNIT_ASSERT(std::getenv("LISTEN_FDS") == nullptr);
+        CPPUNIT_ASSERT(std::getenv("LISTEN_FDNAMES") == nullptr);
     }
 
     void testPeerAllowedHonoursWebServerAddrs() {

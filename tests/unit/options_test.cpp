@@ -59,6 +59,8 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testMissingValue);
     CPPUNIT_TEST(testBadValueNamesFlag);
     CPPUNIT_TEST(testWorkerPolicy);
+    CPPUNIT_TEST(testSocketOwnerResolvedAtParse);
+    CPPUNIT_TEST(testUnknownSocketOwnerNamesFlag);
     CPPUNIT_TEST(testBadEnvironmentValueNamesVariable);
     CPPUNIT_TEST(testHelpStopsParsing);
     CPPUNIT_TEST(testHelpListsEveryFlag);
@@ -183,6 +185,32 @@ public:
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--drain-timeout"));
         message = parse_error({"--workers=0"});
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--workers"));
+        CPPUNIT_ASSERT_MESSAGE("message must be one line: " + message, !contains(message, "\n"));
+    }
+
+    void testSocketOwnerResolvedAtParse() {
+        SocketOwner both = parse_socket_owner("root:root");
+        CPPUNIT_ASSERT_EQUAL(uid_t(0), both.uid);
+        CPPUNIT_ASSERT_EQUAL(gid_t(0), both.gid);
+        SocketOwner group_only = parse_socket_owner(":0");
+        CPPUNIT_ASSERT_EQUAL(static_cast<uid_t>(-1), group_only.uid);
+        CPPUNIT_ASSERT_EQUAL(gid_t(0), group_only.gid);
+        SocketOwner user_only = parse_socket_owner("0");
+        CPPUNIT_ASSERT_EQUAL(uid_t(0), user_only.uid);
+        CPPUNIT_ASSERT_EQUAL(static_cast<gid_t>(-1), user_only.gid);
+        CPPUNIT_ASSERT_THROW(parse_socket_owner(":"), std::invalid_argument);
+        HostOptions options;
+        CPPUNIT_ASSERT(parse_host(options, {"--socket-owner", "root:root"}));
+        CPPUNIT_ASSERT_EQUAL(std::string("root:root"), options.socket_owner);
+    }
+
+    // Refused while parsing, so the start stops (exit 2) before any socket exists.
+    void testUnknownSocketOwnerNamesFlag() {
+        std::string message = parse_error({"--socket-owner", "no-such-user-fcgihost"});
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--socket-owner"));
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "no such user 'no-such-user-fcgihost'"));
+        message = parse_error({"--socket-owner", "root:no-such-group-fcgihost"});
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "no such group 'no-such-group-fcgihost'"));
         CPPUNIT_ASSERT_MESSAGE("message must be one line: " + message, !contains(message, "\n"));
     }
 
