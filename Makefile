@@ -17,7 +17,7 @@ TESTS     = $(BUILD)/fcgihost-tests
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 
 BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libcppunit-dev
-TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid
+TEST_PACKAGES  = $(BUILD_PACKAGES) nginx apache2 libapache2-mod-fcgid haproxy lighttpd caddy libfcgi-bin
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 
