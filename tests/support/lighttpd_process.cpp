@@ -36,8 +36,14 @@ LighttpdProcess::LighttpdProcess(const std::string& socket)
                           if (mkdir(uploads.c_str(), 0700) != 0 && errno != EEXIST) {
                               throw std::runtime_error("cannot create " + uploads);
                           }
-                          // lighttpd writes request bodies there after it has dropped to its user.
-                          if (!lighttpd_user().empty()) give_to(uploads, lighttpd_user(), lighttpd_user());
+                          // lighttpd opens its error log and writes request bodies after it has
+                          // dropped to its user (Debian gives it /var/log/lighttpd and
+                          // /var/cache/lighttpd for that).
+                          write_text_file(dir + "/error.log", "");
+                          if (!lighttpd_user().empty()) {
+                              give_to(uploads, lighttpd_user(), lighttpd_user());
+                              give_to(dir + "/error.log", lighttpd_user(), lighttpd_user());
+                          }
                           write_text_file(dir + "/lighttpd.conf", render_lighttpd_config(socket, port, dir));
                           return FrontendCommand{{lighttpd_binary(), "-D", "-f", dir + "/lighttpd.conf"}, {}};
                       },
