@@ -142,6 +142,8 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
         return 2;
     }
     log_set_level(options.log_level);
+    const std::string socket_warning = socket_directory_warning(options.socket_path);
+    if (!socket_warning.empty()) log_warn(socket_warning);
     block_stop_signals();
     if (FCGX_Init() != 0) {
         log_error("FCGX_Init failed");

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -57,6 +58,18 @@ std::string listen_policy_refusal(const HostOptions& options, const char* web_se
     return "--listen " + options.listen +
            ": not a loopback address, so any host that reaches the port could send FastCGI and set any param; "
            "set FCGI_WEB_SERVER_ADDRS to the web server's address, or pass --allow-any-peer if any peer is fine";
+}
+
+std::string socket_directory_warning(const std::string& socket_path) {
+    if (socket_path.empty()) return std::string();
+    const std::size_t slash = socket_path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : socket_path.substr(0, slash);
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || (st.st_mode & S_IWOTH) == 0) return std::string();
+    return "--socket " + socket_path + ": " + dir +
+           " is writable by every user, so while this process is not running anyone here can put a socket "
+           "at that path for the web server to send its requests to; use a directory only this service "
+           "writes, such as /run/fcgihost (RuntimeDirectory= in systemd)";
 }
 
 }  // namespace fcgihost

@@ -28,4 +28,11 @@ bool is_loopback_host(const std::string& host);
 // no address in it (empty, or only commas and blanks) counts as unset, as it allows every peer.
 std::string listen_policy_refusal(const HostOptions& options, const char* web_server_addrs);
 
+// "" unless the directory of the unix socket `socket_path` is writable by every user (such as
+// /tmp); then one warning line. While this process is not running, anyone on the host can
+// put a socket of their own at that path, and the web server sends its requests (cookies,
+// credentials) there. A warning, not a refusal: the sticky bit still keeps them from removing
+// ours while we run.
+std::string socket_directory_warning(const std::string& socket_path);
+
 }  // namespace fcgihost

@@ -7,6 +7,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +41,7 @@ class DemoListenPolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(any_address_with_allow_any_peer_serves);
     CPPUNIT_TEST(any_address_with_the_allow_any_peer_variable_serves);
     CPPUNIT_TEST(loopback_serves_without_either);
+    CPPUNIT_TEST(a_socket_in_a_world_writable_directory_is_warned_about_and_serves);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -73,6 +75,20 @@ public:
 
     void loopback_serves_without_either() {
         expect_serves({}, {"FCGI_WEB_SERVER_ADDRS", "FCGIHOST_ALLOW_ANY_PEER"}, "127.0.0.1");
+    }
+
+    void a_socket_in_a_world_writable_directory_is_warned_about_and_serves() {
+        TempDir tmp;
+        CPPUNIT_ASSERT_EQUAL(0, chmod(tmp.path().c_str(), 01777));
+        ChildProcess demo({demo_binary(), "--socket", tmp.file("demo.sock"), "--job-log", tmp.file("jobs.log")},
+                          tmp.file("demo.log"));
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on unix:", kStartLimit));
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "WARN"));
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "writable by every user"));
+        CPPUNIT_ASSERT_EQUAL(200, fcgi_get(tmp.file("demo.sock"), "/").status);
+        demo.signal(SIGTERM);
+        CPPUNIT_ASSERT(demo.wait_exit(kExitLimit));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(demo.log(), 0, demo.exit_code());
     }
 
 private:

@@ -2,7 +2,11 @@
 // --allow-any-peer, and the one line that says so.
 #include "listen_policy.hpp"
 
+#include "support/process.hpp"
+
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <sys/stat.h>
 
 #include <string>
 
@@ -28,6 +32,7 @@ class ListenPolicyTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_peer_list_or_allow_any_peer_lets_it_start);
     CPPUNIT_TEST(an_empty_peer_list_allows_every_peer_and_is_refused);
     CPPUNIT_TEST(loopback_unix_and_unresolved_listeners_pass);
+    CPPUNIT_TEST(a_socket_in_a_world_writable_directory_is_warned_about);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -81,6 +86,18 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(unix_socket, nullptr));
         // Opening it fails with the resolver's reason; a refusal here would name the wrong problem.
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("no-such-host.invalid:9000"), nullptr));
+    }
+
+    void a_socket_in_a_world_writable_directory_is_warned_about() {
+        testing_support::TempDir dir;
+        CPPUNIT_ASSERT_EQUAL(0, chmod(dir.path().c_str(), 0750));
+        CPPUNIT_ASSERT_EQUAL(std::string(), socket_directory_warning(dir.file("app.sock")));
+        CPPUNIT_ASSERT_EQUAL(0, chmod(dir.path().c_str(), 01777));
+        const std::string warning = socket_directory_warning(dir.file("app.sock"));
+        CPPUNIT_ASSERT_MESSAGE(warning, contains(warning, "--socket " + dir.file("app.sock")));
+        CPPUNIT_ASSERT_MESSAGE(warning, contains(warning, "writable by every user"));
+        CPPUNIT_ASSERT_MESSAGE(warning, !contains(warning, "\n"));
+        CPPUNIT_ASSERT_EQUAL(std::string(), socket_directory_warning(""));
     }
 };
 
