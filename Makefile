@@ -40,7 +40,8 @@ TESTS     = $(BUILD)/fcgihost-tests
 
 BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev
 UNIT_PACKAGES  = $(BUILD_PACKAGES) libcppunit-dev
-TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake
+TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
+                 haproxy lighttpd caddy libfcgi-bin
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 

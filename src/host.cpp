@@ -1,5 +1,7 @@
 #include "fcgihost/host.hpp"
 
+#include "listen_policy.hpp"
+
 #include "fcgihost/listener.hpp"
 #include "fcgihost/log.hpp"
 #include "fcgihost/signals.hpp"
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -132,11 +135,15 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
         if (!options.socket_path.empty() && !options.listen.empty()) {
             throw OptionError("--socket and --listen: give only one");
         }
+        const std::string refusal = listen_policy_refusal(options, std::getenv("FCGI_WEB_SERVER_ADDRS"));
+        if (!refusal.empty()) throw OptionError(refusal);
     } catch (const OptionError& e) {
         std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
         return 2;
     }
     log_set_level(options.log_level);
+    const std::string socket_warning = socket_directory_warning(options.socket_path);
+    if (!socket_warning.empty()) log_warn(socket_warning);
     block_stop_signals();
     if (FCGX_Init() != 0) {
         log_error("FCGX_Init failed");

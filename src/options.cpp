@@ -138,6 +138,17 @@ void OptionSet::add(const std::string& name, const std::string& value_name, cons
     flags_.push_back(Flag{name, value_name, shown_default, help, std::move(apply)});
 }
 
+void OptionSet::add_switch(const std::string& name, const std::string& help, std::function<void(bool on)> apply) {
+    Flag flag{name, "", "off", help, [apply](const std::string& v) {
+                  const std::string value = lower(v);
+                  if (value == "1" || value == "yes" || value == "true" || value == "on") apply(true);
+                  else if (value == "0" || value == "no" || value == "false" || value == "off") apply(false);
+                  else throw std::invalid_argument("expected yes or no");
+              }};
+    flag.is_switch = true;
+    flags_.push_back(std::move(flag));
+}
+
 const OptionSet::Flag* OptionSet::find(const std::string& name) const {
     for (const Flag& flag : flags_) {
         if (flag.name == name) return &flag;
@@ -181,6 +192,8 @@ bool OptionSet::parse(int argc, const char* const* argv, const char* const* envi
         std::string value;
         if (eq != std::string::npos) {
             value = arg.substr(eq + 1);
+        } else if (flag->is_switch) {
+            value = "yes";
         } else if (i + 1 < argc) {
             value = argv[++i];
         } else {
@@ -197,7 +210,7 @@ std::string OptionSet::help(const std::string& program) const {
         << "Every flag can also be set as an environment variable (shown in brackets);\n"
         << "a flag on the command line wins.\n\n";
     for (const Flag& flag : flags_) {
-        std::string left = "  --" + flag.name + " " + flag.value_name;
+        std::string left = "  --" + flag.name + (flag.is_switch ? "" : " " + flag.value_name);
         out << left;
         out << std::string(left.size() < 32 ? 32 - left.size() : 1, ' ') << flag.help;
         if (!flag.shown_default.empty()) out << " (default: " << flag.shown_default << ")";
@@ -246,6 +259,10 @@ void add_host_options(OptionSet& set, HostOptions& o) {
                 parse_count(v.substr(colon + 1), 1, 65535);
                 o.listen = v;
             });
+    set.add_switch("allow-any-peer",
+                   "let --listen take FastCGI from any host (without it, a non-loopback address needs "
+                   "FCGI_WEB_SERVER_ADDRS)",
+                   [&o](bool on) { o.allow_any_peer = on; });
     set.add("backlog", "N", std::to_string(o.backlog), "listen backlog of a socket this process creates",
             [&o](const std::string& v) { o.backlog = static_cast<int>(parse_count(v, 1, 65535)); });
     set.add("status-path", "PATH", o.status_path.empty() ? "off" : o.status_path,

@@ -47,6 +47,9 @@ public:
     // for a bad one. `shown_default` is what --help prints as the default.
     void add(const std::string& name, const std::string& value_name, const std::string& shown_default,
              const std::string& help, Apply apply);
+    // Declares --name that takes no value: "--name" alone turns it on ("--name=no" off). As a
+    // variable it takes 1/0, yes/no, true/false or on/off; anything else is an OptionError.
+    void add_switch(const std::string& name, const std::string& help, std::function<void(bool on)> apply);
 
     // Applies FCGIHOST_* from `environ`, then the arguments. Returns false if --help was
     // given (nothing else is applied then). Throws OptionError naming the flag or variable.
@@ -64,6 +67,7 @@ private:
         std::string shown_default;
         std::string help;
         Apply apply;
+        bool is_switch = false;  // no value on the command line
     };
     const Flag* find(const std::string& name) const;
     void apply(const Flag& flag, const std::string& value, const std::string& source) const;
@@ -89,6 +93,7 @@ struct HostOptions {
     int worker_nice = 10;
     WorkerPolicy worker_policy = WorkerPolicy::batch;
     LogLevel log_level = LogLevel::info;
+    bool allow_any_peer = false;                       // TCP on a non-loopback address without FCGI_WEB_SERVER_ADDRS
 };
 
 // Declares the host's flags (--threads, --drain-timeout, ...) bound to `options`.

@@ -66,6 +66,8 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testHelpListsEveryFlag);
     CPPUNIT_TEST(testNonFlagArgumentRejected);
     CPPUNIT_TEST(testStatusPath);
+    CPPUNIT_TEST(testAllowAnyPeerTakesNoValue);
+    CPPUNIT_TEST(testAllowAnyPeerVariable);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -248,7 +250,8 @@ public:
         const std::string help = set.help("demo");
         const char* flags[] = {"threads", "workers", "queue-capacity", "max-body", "drain-timeout", "cancel-grace",
                                "io-timeout", "socket", "socket-mode", "socket-owner", "listen", "backlog",
-                               "status-path", "ping-path", "worker-nice", "worker-policy", "log-level", "job-log"};
+                               "status-path", "ping-path", "worker-nice", "worker-policy", "log-level", "allow-any-peer",
+                               "job-log"};
         for (const std::string flag : flags) {
             CPPUNIT_ASSERT_MESSAGE("no --" + flag + " in:\n" + help, contains(help, "--" + flag + " "));
             CPPUNIT_ASSERT_MESSAGE("no variable for " + flag, contains(help, OptionSet::env_name(flag)));
@@ -273,6 +276,36 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(), options.status_path);
         std::string message = parse_error({"--status-path", "status"});
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--status-path"));
+    }
+
+    // A switch: alone it turns on, and the flag after it stays a flag of its own.
+    void testAllowAnyPeerTakesNoValue() {
+        HostOptions options;
+        CPPUNIT_ASSERT(!options.allow_any_peer);
+        CPPUNIT_ASSERT(parse_host(options, {"--allow-any-peer", "--workers", "3"}));
+        CPPUNIT_ASSERT(options.allow_any_peer);
+        CPPUNIT_ASSERT_EQUAL(3u, options.workers);
+        HostOptions last;
+        CPPUNIT_ASSERT(parse_host(last, {"--allow-any-peer"}));
+        CPPUNIT_ASSERT(last.allow_any_peer);
+        HostOptions off;
+        CPPUNIT_ASSERT(parse_host(off, {"--allow-any-peer=no"}));
+        CPPUNIT_ASSERT(!off.allow_any_peer);
+        CPPUNIT_ASSERT(contains(parse_error({"--allow-any-peer=maybe"}), "--allow-any-peer"));
+    }
+
+    void testAllowAnyPeerVariable() {
+        const char* const on[] = {"FCGIHOST_ALLOW_ANY_PEER=1", nullptr};
+        HostOptions options;
+        CPPUNIT_ASSERT(parse_host(options, {}, on));
+        CPPUNIT_ASSERT(options.allow_any_peer);
+        const char* const off[] = {"FCGIHOST_ALLOW_ANY_PEER=no", nullptr};
+        HostOptions cleared;
+        CPPUNIT_ASSERT(parse_host(cleared, {}, off));
+        CPPUNIT_ASSERT(!cleared.allow_any_peer);
+        const char* const bad[] = {"FCGIHOST_ALLOW_ANY_PEER=sure", nullptr};
+        const std::string message = parse_error({}, bad);
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "FCGIHOST_ALLOW_ANY_PEER"));
     }
 };
 
