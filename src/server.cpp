@@ -2,30 +2,40 @@
 // Threads. N request threads share one epoll set. Every member of the set is one-shot,
 // so an event goes to exactly one thread, which re-arms the fd when it is done with it:
 //   tag 0  the listener: the thread accepts one connection, re-arms the listener (so the
-//          next idle thread takes the next one), and serves it at once if its request is
-//          already there, else registers it;
+//          next idle thread takes the next one), reads what the connection already holds
+//          and serves it at once if its request is whole, else registers it;
 //   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
-//   tag 2+ a connection: the thread serves one request on it with libfcgi (and any that
-//          came right behind it, already read), then re-arms it (FCGI_KEEP_CONN) or
-//          lets libfcgi close it.
+//   tag 2+ a connection: the thread reads what it holds, without blocking, into the
+//          connection's RequestAssembler (request_assembler.hpp), sends what that owes
+//          the web server (management answers, FCGI_END_REQUEST for an abort or a role
+//          refused), serves each request that is whole with libfcgi (exchange(), reading
+//          from memory: fcgi_input.hpp), then re-arms the connection or closes it.
+// No thread ever blocks reading a socket: a connection whose request is still on its way
+// waits in the epoll set, not in a thread. Its request has a deadline instead, set from
+// the first record after the connection was idle, cleared when a request is served (or
+// aborted, or refused for its role): --io-timeout for a whole request, however its bytes
+// trickle in. deadlines_ holds them in order; every thread's epoll_wait times out at the
+// nearest one, and whoever wakes first closes what has expired (wait_timeout_ms). An idle
+// connection (nothing pending, no request open) has no deadline and no buffer.
+// Writes block, bounded by SO_SNDTIMEO (--io-timeout per write).
 // Stop. begin_stop() marks the server stopping and makes stop_fd_ readable. The first
 // thread to get that event removes a created socket's path, accepts the backlog that is
-// already queued (those clients are served, not reset), closes the listener, and closes
-// kept connections that are idle with nothing to read. A connection that has not sent its
-// first request yet is not idle: its request may be on its way (a client that reached the
-// backlog before the stop writes right after its connect), so it gets --io-timeout to
-// send it, like a request thread blocked reading it would. When nothing is left the thread
-// re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
-// that reaches every thread without any of them spinning on a readable fd. Whoever
-// closes the last connection re-arms it too.
-// libfcgi. Each request on a connection is one exchange() (fcgi_exchange.cpp), which
-// explains how a connection we accepted ourselves is handed to FCGX_Accept_r. Each thread
-// also owns an FcgiInput, which checks every byte libfcgi reads (fcgi_input.hpp).
+// already queued (those clients are served, not reset), closes the listener, and reads
+// what every idle connection holds before it decides: one with bytes is handed to a thread
+// (an EPOLLOUT wake, since epoll will not report bytes already read), one at end of file
+// or with nothing is closed. A connection that has not sent its first request yet is not
+// idle: its request may be on its way (a client that reached the backlog before the stop
+// writes right after its connect), so it gets --io-timeout to send it, like any request
+// on its way. When nothing is left the thread re-arms stop_fd_ before it exits, which
+// wakes the next idle thread, and so on: a relay that reaches every thread without any of
+// them spinning on a readable fd. Whoever closes the last connection re-arms it too.
+// Log lines are written after mutex_ is released: a stalled stderr must not stall every
+// thread that wants the mutex.
 #include "fcgihost/server.hpp"
 
 #include "fcgi_exchange.hpp"
-#include "fcgi_input.hpp"
 #include "fcgihost/log.hpp"
+#include "request_assembler.hpp"
 
 #include <fcgiapp.h>
 #include <sys/epoll.h>
@@ -35,8 +45,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace fcgihost {
@@ -45,16 +57,6 @@ namespace {
 constexpr std::uint64_t kListenerTag = 0;
 constexpr std::uint64_t kStopTag = 1;
 constexpr int kPausedRetryMs = 250;
-
-enum class Peek { data, eof, nothing };
-
-Peek peek(int fd) {
-    char byte;
-    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) return Peek::data;
-    if (n == 0) return Peek::eof;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? Peek::nothing : Peek::eof;
-}
 
 void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
     timeval tv{};
@@ -80,9 +82,9 @@ Server::~Server() {
     if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
-void Server::arm(int fd, std::uint64_t tag, int op) {
+void Server::arm(int fd, std::uint64_t tag, int op, std::uint32_t extra_events) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.events = EPOLLIN | EPOLLONESHOT | extra_events;
     ev.data.u64 = tag;
     if (epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
         log_error("epoll_ctl(fd ", fd, "): ", std::strerror(errno));
@@ -150,11 +152,10 @@ ServerCounts Server::counts() const {
 void Server::thread_main() {
     FCGX_Request request;
     FCGX_InitRequest(&request, -1, 0);
-    FcgiInput input;
     for (;;) {
         epoll_event ev{};
         // While accepts are paused for want of fds, and no connection closes to resume
-        // them, a timeout retries now and then.
+        // them, a timeout retries now and then; requests on their way have deadlines.
         int n = epoll_wait(epoll_fd_, &ev, 1, wait_timeout_ms());
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -164,15 +165,14 @@ void Server::thread_main() {
         if (n == 0) {
             boost::lock_guard<boost::mutex> lock(mutex_);
             resume_listener_locked();
-            close_silent_connections_locked();
             continue;
         }
         if (ev.data.u64 == kStopTag) {
             if (on_stop_event()) break;
         } else if (ev.data.u64 == kListenerTag) {
-            on_listener_ready(request, input);
+            on_listener_ready(request);
         } else {
-            on_connection_ready(ev.data.u64, request, input);
+            on_connection_ready(ev.data.u64, request);
         }
     }
     boost::lock_guard<boost::mutex> lock(mutex_);
@@ -180,25 +180,22 @@ void Server::thread_main() {
     threads_exited_.notify_all();
 }
 
-void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
+void Server::on_listener_ready(FCGX_Request& request) {
     std::uint64_t id;
     int fd;
+    RequestAssembler* input;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!listener_open_) return;
         fd = accept_one_locked();
         if (fd < 0) return;
         id = next_id_++;
-        // Served here when its request is already waiting, as it nearly always is with a
-        // web server in front: that spares a trip through epoll.
-        const bool ready = peek(fd) == Peek::data;
-        connections_.emplace(id, Connection{fd, ready, !ready, true});
-        if (!ready) {
-            arm(fd, id, EPOLL_CTL_ADD);
-            return;
-        }
+        // Read at once rather than after a trip through epoll: with a web server in front,
+        // the request is nearly always there already.
+        auto added = connections_.emplace(id, Connection{fd, true, false, true, new_input()});
+        input = added.first->second.input.get();
     }
-    serve(id, fd, request, input);
+    serve(id, fd, *input, request);
 }
 
 // accept4, retried past EINTR and aborted connections, closing peers that
@@ -248,48 +245,127 @@ int Server::accept_one_locked() {
     }
 }
 
-void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input) {
+void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request) {
     int fd;
+    RequestAssembler* input;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         auto it = connections_.find(id);
-        if (it == connections_.end() || it->second.busy) return;  // closed by the stop
+        if (it == connections_.end() || it->second.busy) return;  // closed by the stop or a deadline
         it->second.busy = true;
+        deadlines_.erase({it->second.deadline, id});  // kept in the connection: rearm() decides
         fd = it->second.fd;
+        input = it->second.input.get();
     }
-    if (peek(fd) == Peek::eof) {  // the web server closed a kept connection: nothing to log
-        release_connection(id, false);
-        return;
-    }
-    serve(id, fd, request, input);
+    serve(id, fd, *input, request);
 }
 
-// Serves the request waiting on a connection, and any that came right behind it: those
-// are read already, so epoll would not report them.
-void Server::serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input) {
-    input.bind(fd);
-    Exchange result;
-    do {
-        result = exchange(request, input, handler_, options_.max_body, options_.io_timeout, *counters_);
-    } while (result == Exchange::keep && input.buffered());
-    after_request(id, fd, result);
+std::unique_ptr<RequestAssembler> Server::new_input() const {
+    return std::make_unique<RequestAssembler>(AssemblerLimits{kMaxParamsBytes, options_.max_body, options_.threads});
 }
 
-// A kept connection goes back into the epoll set unless the server is stopping; any
-// other is forgotten.
-void Server::after_request(std::uint64_t id, int fd, Exchange result) {
-    if (result == Exchange::keep) {
+// Reads what the connection holds, answers what it owes, serves every request that is
+// whole (those read already behind another included: epoll would not report them), and
+// gives the connection back to epoll or closes it. The caller has marked it busy.
+void Server::serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Request& request) {
+    using State = RequestAssembler::State;
+    using Input = RequestAssembler::Input;
+    bool served = false;
+    for (;;) {
+        const Input got = input.read_from(fd);
+        if (!send_answers(fd, input)) return release_connection(id, false);
+        const State state = input.state();
+        if (state == State::complete) {
+            const Exchange result = exchange(request, fd, input.records(), handler_, options_.max_body,
+                                             options_.io_timeout, *counters_);
+            if (result != Exchange::keep) return release_connection(id, result == Exchange::closed);
+            served = true;
+            input.next();
+            continue;
+        }
+        if (state == State::refused) {
+            log_warn("closed a connection: malformed FastCGI input (", input.refusal(), ")");
+            return release_connection(id, false);
+        }
+        if (state == State::finished) return release_connection(id, false);
+        if (got == Input::would_block) return rearm(id, fd, input, served);
+        if (got == Input::end || got == Input::failed) {
+            if (input.mid_request()) {
+                log_warn("closed a connection: ",
+                         got == Input::end ? std::string("the web server closed it") : std::strerror(errno),
+                         " before its request was complete (", input.stage(), ")");
+            }
+            return release_connection(id, false);
+        }
+        // Input::stopped with the assembler reading again: its answers went out, read on.
+    }
+}
+
+// Sends the records the assembler owes the web server, blocking up to SO_SNDTIMEO.
+bool Server::send_answers(int fd, RequestAssembler& input) {
+    std::string& answers = input.answers();
+    std::size_t sent = 0;
+    while (sent < answers.size()) {
+        const ssize_t n = ::send(fd, answers.data() + sent, answers.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int error = n < 0 ? errno : EPIPE;
+            const std::string why = (error == EAGAIN || error == EWOULDBLOCK) ? "no progress within --io-timeout"
+                                                                              : std::strerror(error);
+            if (error == EPIPE || error == ECONNRESET) {
+                log_debug("closed a connection: the web server went away before its answers (", why, ")");
+            } else {
+                log_warn("closed a connection: sending it answers failed (", why, ")");
+            }
+            return false;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    answers.clear();
+    return true;
+}
+
+// Gives a connection whose socket has nothing more for now back to epoll, with the
+// deadline of the request on its way if one is; at the stop, an idle kept one is closed.
+void Server::rearm(std::uint64_t id, int fd, RequestAssembler& input, bool served) {
+    const bool ended = input.take_ended() || served;
+    const bool idle = input.idle();
+    if (idle) input.release_memory();
+    const auto now = Clock::now();
+    std::string expired_stage;
+    {
         boost::lock_guard<boost::mutex> lock(mutex_);
-        if (!stopping_) {
-            Connection& conn = connections_[id];
-            conn.busy = false;
-            conn.fresh = false;
-            arm(fd, id, conn.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-            conn.registered = true;
+        auto it = connections_.find(id);
+        Connection& conn = it->second;
+        if (served) conn.fresh = false;
+        Clock::time_point deadline = (ended || idle) ? Clock::time_point::max() : conn.deadline;
+        if (!idle && deadline == Clock::time_point::max()) deadline = now + options_.io_timeout;
+        // At the stop a fresh connection gets --io-timeout for its first request, and a
+        // kept one that is idle is done.
+        if (stopping_ && idle && conn.fresh && deadline == Clock::time_point::max()) {
+            deadline = now + options_.io_timeout;
+        }
+        if (stopping_ && idle && !conn.fresh) {
+            close_unused_locked(it);
+            resume_listener_locked();
+            pass_stop_baton_if_drained_locked();
             return;
         }
+        if (deadline <= now) {
+            expired_stage = input.stage();
+            close_unused_locked(it);
+            resume_listener_locked();
+            pass_stop_baton_if_drained_locked();
+        } else {
+            conn.busy = false;
+            set_deadline_locked(id, conn, deadline);
+            arm(fd, id, conn.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
+            conn.registered = true;
+        }
     }
-    release_connection(id, result == Exchange::closed);
+    if (!expired_stage.empty()) {
+        log_warn("closed a connection: no complete request within --io-timeout (", expired_stage, ")");
+    }
 }
 
 // Forgets a connection; closes it unless libfcgi already has.
@@ -301,6 +377,7 @@ void Server::release_connection(std::uint64_t id, bool closed_already) {
         if (it->second.registered) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
         ::close(it->second.fd);
     }
+    deadlines_.erase({it->second.deadline, id});
     connections_.erase(it);
     resume_listener_locked();
     pass_stop_baton_if_drained_locked();
@@ -313,15 +390,26 @@ void Server::resume_listener_locked() {
 }
 
 bool Server::on_stop_event() {
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    if (!stop_work_done_) {
-        stop_work_done_ = true;
-        close_listener_locked();
-        close_idle_connections_locked();
+    StopClosures done;
+    bool exits = false;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (!stop_work_done_) {
+            stop_work_done_ = true;
+            close_listener_locked();
+            done = close_idle_connections_locked();
+        }
+        if (connections_.empty()) {  // else whoever closes the last one re-arms stop_fd_
+            arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
+            exits = true;
+        }
     }
-    if (!connections_.empty()) return false;  // whoever closes the last one re-arms stop_fd_
-    arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
-    return true;
+    if (done.closed > 0) log_debug("stop: closed ", done.closed, " idle kept connection(s)");
+    if (done.awaited > 0) {
+        log_info("stop: waiting up to ", options_.io_timeout.count(), " ms for the first request on ", done.awaited,
+                 " connection(s)");
+    }
+    return exits;
 }
 
 void Server::pass_stop_baton_if_drained_locked() {
@@ -340,7 +428,7 @@ void Server::close_listener_locked() {
             if (fd < 0) break;
             set_io_timeout(fd, options_.io_timeout);
             std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false, true, true});
+            connections_.emplace(id, Connection{fd, false, true, true, new_input()});
             arm(fd, id, EPOLL_CTL_ADD);
             ++taken;
         }
@@ -354,59 +442,87 @@ void Server::close_listener_locked() {
 Server::Connections::iterator Server::close_unused_locked(Connections::iterator it) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
     ::close(it->second.fd);
+    deadlines_.erase({it->second.deadline, it->first});
     return connections_.erase(it);
 }
 
-void Server::close_idle_connections_locked() {
-    std::size_t closed = 0;
-    std::size_t awaited = 0;
+void Server::set_deadline_locked(std::uint64_t id, Connection& conn, Clock::time_point deadline) {
+    deadlines_.erase({conn.deadline, id});
+    conn.deadline = deadline;
+    if (deadline != Clock::time_point::max()) deadlines_.emplace(deadline, id);
+}
+
+// The stop's first pass over connections no thread is using. One with a request on its
+// way keeps its deadline. An idle one is read first (without blocking): what came is
+// handed to a thread; at end of file, or with nothing on a connection that has served a
+// request, it is closed; a fresh one with nothing gets --io-timeout for its first request.
+Server::StopClosures Server::close_idle_connections_locked() {
+    StopClosures done;
+    const auto first_request_deadline = Clock::now() + options_.io_timeout;
     for (auto it = connections_.begin(); it != connections_.end();) {
-        const Peek state = it->second.busy ? Peek::data : peek(it->second.fd);
-        if (state == Peek::nothing && it->second.fresh) ++awaited;
-        if (state == Peek::data || (state == Peek::nothing && it->second.fresh)) {
+        Connection& conn = it->second;
+        if (conn.busy || !conn.input->idle()) {
+            ++it;
+            continue;
+        }
+        const RequestAssembler::Input got = conn.input->read_from(conn.fd);
+        if (!conn.input->idle() || !conn.input->answers().empty()) {
+            // Its bytes are read already, so epoll will not report them; it is writable,
+            // so EPOLLOUT wakes a thread for it at once.
+            arm(conn.fd, it->first, EPOLL_CTL_MOD, EPOLLOUT);
+            ++it;
+            continue;
+        }
+        if (got == RequestAssembler::Input::would_block && conn.fresh) {
+            set_deadline_locked(it->first, conn, first_request_deadline);
+            ++done.awaited;
             ++it;
             continue;
         }
         it = close_unused_locked(it);
-        ++closed;
+        ++done.closed;
     }
-    if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
-    if (awaited > 0) {
-        log_info("stop: waiting up to ", options_.io_timeout.count(), " ms for the first request on ", awaited,
-                 " connection(s)");
-        first_request_deadline_ = std::chrono::steady_clock::now() + options_.io_timeout;
-        awaiting_first_requests_ = true;
-    }
+    if (done.closed > 0) resume_listener_locked();
+    return done;
 }
 
-// Once the stop has waited --io-timeout for their first request, connections that sent
-// none are closed: a client that connects and stays silent cannot hold the stop longer.
-void Server::close_silent_connections_locked() {
-    if (!awaiting_first_requests_ || std::chrono::steady_clock::now() < first_request_deadline_) return;
-    awaiting_first_requests_ = false;
-    std::size_t closed = 0;
-    for (auto it = connections_.begin(); it != connections_.end();) {
-        if (it->second.busy || !it->second.fresh || peek(it->second.fd) == Peek::data) {
-            ++it;
-            continue;
+// How long a request thread may sleep in epoll_wait: until the nearest deadline of a
+// request on its way, or a while when accepts are paused for want of fds (retry now and
+// then), else for ever. First it closes the connections whose deadline has passed.
+int Server::wait_timeout_ms() {
+    std::vector<std::string> expired;  // the stage each one's request had reached
+    std::size_t silent = 0;            // fresh ones the stop waited for in vain
+    int timeout = -1;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        const auto now = Clock::now();
+        while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+            auto it = connections_.find(deadlines_.begin()->second);
+            deadlines_.erase(deadlines_.begin());
+            if (it == connections_.end() || it->second.busy) continue;
+            if (it->second.fresh && it->second.input->idle()) {
+                ++silent;
+            } else {
+                expired.push_back(it->second.input->stage());
+            }
+            close_unused_locked(it);
         }
-        it = close_unused_locked(it);
-        ++closed;
+        if (silent > 0 || !expired.empty()) {
+            resume_listener_locked();
+            pass_stop_baton_if_drained_locked();
+        }
+        if (listener_paused_) timeout = kPausedRetryMs;
+        if (!deadlines_.empty()) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadlines_.begin()->first - now).count();
+            const int until = static_cast<int>(std::min<long long>(left, INT_MAX));
+            timeout = timeout < 0 ? until : std::min(timeout, until);
+        }
     }
-    if (closed > 0) log_info("stop: closed ", closed, " connection(s) that sent no request within --io-timeout");
-    pass_stop_baton_if_drained_locked();
-}
-
-// How long a request thread may sleep in epoll_wait: for ever, unless accepts are paused
-// for want of fds (retry now and then) or the stop awaits first requests (its deadline).
-int Server::wait_timeout_ms() const {
-    int timeout = listener_paused_ ? kPausedRetryMs : -1;
-    if (!awaiting_first_requests_) return timeout;
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first_request_deadline_ -
-                                                                      std::chrono::steady_clock::now());
-    int until_deadline = static_cast<int>(std::max<long long>(0, left.count() + 1));
-    return timeout < 0 ? until_deadline : std::min(timeout, until_deadline);
+    for (const std::string& stage : expired) {
+        log_warn("closed a connection: no complete request within --io-timeout (", stage, ")");
+    }
+    if (silent > 0) log_info("stop: closed ", silent, " connection(s) that sent no request within --io-timeout");
+    return timeout;
 }
 
 }  // namespace fcgihost
