@@ -58,6 +58,7 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testUnknownVariableNamed);
     CPPUNIT_TEST(testMissingValue);
     CPPUNIT_TEST(testBadValueNamesFlag);
+    CPPUNIT_TEST(testMaxBodyHasAnUpperBound);
     CPPUNIT_TEST(testWorkerPolicy);
     CPPUNIT_TEST(testBadEnvironmentValueNamesVariable);
     CPPUNIT_TEST(testHelpStopsParsing);
@@ -184,6 +185,16 @@ public:
         message = parse_error({"--workers=0"});
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--workers"));
         CPPUNIT_ASSERT_MESSAGE("message must be one line: " + message, !contains(message, "\n"));
+    }
+
+    void testMaxBodyHasAnUpperBound() {
+        HostOptions options;
+        CPPUNIT_ASSERT(parse_host(options, {"--max-body", "1G"}));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1024) * 1024 * 1024, options.max_body);
+        for (const char* size : {"60G", "1025M"}) {
+            const std::string message = parse_error({"--max-body", size});
+            CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--max-body") && contains(message, "at most 1G"));
+        }
     }
 
     void testWorkerPolicy() {
