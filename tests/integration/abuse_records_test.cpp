@@ -25,7 +25,7 @@ std::string get_request(std::uint16_t id, bool keep, const std::string& uri = "/
            fcgi_stream(kFcgiStdin, id, "");
 }
 
-// The next record that is not of `skip_type`, within the bound; fails the test if none comes.
+// The next record, within the bound; fails the test if none comes.
 FcgiRecord next_record(FcgiConnection& c) {
     std::optional<FcgiRecord> r = c.read_record(kBound);
     CPPUNIT_ASSERT_MESSAGE("no answer within the bound", r.has_value());
@@ -55,23 +55,29 @@ public:
         FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
         c.send_raw(fcgi_record(kFcgiGetValues, 0, fcgi_encode_params(four)) + get_request(1, false));
         FcgiOutcome o = fcgi_outcome(c, kBound);
+        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
+        CPPUNIT_ASSERT(!demo.process().exited());
         CPPUNIT_ASSERT(o.has_type(kFcgiGetValuesResult));
         CPPUNIT_ASSERT(FcgiParams({{"FCGI_MAX_CONNS", "1"}}) == fcgi_decode_params(o.records.front().content));
         CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body());
-        CPPUNIT_ASSERT(!demo.process().exited());
-        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
     }
 
     void get_values_followed_by_nothing_is_answered_at_once() {
         // HAProxy's `option get-values` waits for the answer before it sends a request.
-        DemoProcess demo({"--threads", "2", "--io-timeout", "30s"});
+        DemoProcess demo({"--threads", "3", "--io-timeout", "30s"});
         FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
         c.send_raw(fcgi_record(kFcgiGetValues, 0,
                                fcgi_encode_params({{"FCGI_MAX_REQS", ""}, {"FCGI_MPXS_CONNS", ""}, {"X_UNKNOWN", ""}})));
-        const FcgiRecord answer = next_record(c);
+        // At once: well within the io timeout, and with nothing more sent.
+        const std::optional<FcgiRecord> got = c.read_record(std::chrono::seconds(2));
+        CPPUNIT_ASSERT_MESSAGE("no FCGI_GET_VALUES_RESULT within 2 s", got.has_value());
+        const FcgiRecord answer = *got;
         CPPUNIT_ASSERT_EQUAL(kFcgiGetValuesResult, answer.type);
-        const FcgiParams expected = {{"FCGI_MAX_REQS", "2"}, {"FCGI_MPXS_CONNS", "0"}};
-        CPPUNIT_ASSERT(expected == fcgi_decode_params(answer.content));
+        const FcgiParams expected = {{"FCGI_MAX_REQS", "3"}, {"FCGI_MPXS_CONNS", "0"}};
+        const FcgiParams got_values = fcgi_decode_params(answer.content);
+        std::string text;
+        for (const auto& nv : got_values) text += nv.first + "=" + nv.second + " ";
+        CPPUNIT_ASSERT_MESSAGE(text, expected == got_values);
         CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), c.request(cgi_params("GET", "/"), "", true).body);
     }
 
@@ -116,13 +122,21 @@ public:
                 }
             }
         });
-        CPPUNIT_ASSERT(eventually([&] { return sent.load() >= 2; }, kBound));
+        // No assertion may leave before the join: the sender would outlive the test.
+        const bool trickling = eventually([&] { return sent.load() >= 2; }, kBound);
         const auto asked = std::chrono::steady_clock::now();
-        FcgiConnection other = FcgiConnection::connect_unix(demo.socket_path());
-        other.set_timeout(std::chrono::milliseconds(1000));
-        CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), other.request(cgi_params("GET", "/")).body);
-        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(1000));
+        std::string body;
+        try {
+            FcgiConnection other = FcgiConnection::connect_unix(demo.socket_path());
+            other.set_timeout(std::chrono::milliseconds(1000));
+            body = other.request(cgi_params("GET", "/")).body;
+        } catch (const FcgiError&) {
+        }
+        const auto waited = std::chrono::steady_clock::now() - asked;
         sender.join();
+        CPPUNIT_ASSERT(trickling);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("a GET / while the trickle went on", std::string("hello\n"), body);
+        CPPUNIT_ASSERT(waited < std::chrono::milliseconds(1000));
         CPPUNIT_ASSERT_MESSAGE("the trickling connection was never closed", closed.load());
         CPPUNIT_ASSERT_MESSAGE(std::to_string(closed_after_ms.load()) + " ms",
                                closed_after_ms.load() >= 1900 && closed_after_ms.load() < 5000);
