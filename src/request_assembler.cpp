@@ -1,12 +1,14 @@
 // The record walk of request_assembler.hpp. Records are taken whole (header, content and
 // padding all received), so a record cut short is only ever pending bytes; the pending
-// buffer holds at most one such record and what one recv brought behind it.
+// buffer holds at most one such record and what one recv brought behind it. A byte is
+// copied once here, from the pending buffer into the assembled request.
 #include "request_assembler.hpp"
 
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace fcgihost {
 namespace {
@@ -87,17 +89,18 @@ void append_pair(std::string& out, const std::string& name, const std::string& v
 RequestAssembler::RequestAssembler(AssemblerLimits limits) : limits_(limits) {}
 
 RequestAssembler::State RequestAssembler::feed(const char* data, std::size_t n) {
-    pending_.append(data, n);
+    std::memcpy(room_for(n), data, n);
+    end_ += n;
     assemble();
     return state_;
 }
 
 RequestAssembler::Input RequestAssembler::read_from(int fd) {
-    char buf[kReadBytes];
     while (state_ == State::reading && answers_.size() < kAnswersBound) {
-        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        const ssize_t n = ::recv(fd, room_for(kReadBytes), kReadBytes, MSG_DONTWAIT);
         if (n > 0) {
-            feed(buf, static_cast<std::size_t>(n));
+            end_ += static_cast<std::size_t>(n);
+            assemble();
         } else if (n == 0) {
             return Input::end;
         } else if (errno != EINTR) {
@@ -107,10 +110,27 @@ RequestAssembler::Input RequestAssembler::read_from(int fd) {
     return Input::stopped;
 }
 
+char* RequestAssembler::room_for(std::size_t n) {
+    if (pending_size_ - end_ >= n) return pending_.get() + end_;
+    const std::size_t kept = end_ - begin_;  // at most one record cut short
+    if (pending_size_ - kept < n) {
+        const std::size_t size = std::max(kept + n, kReadBytes);
+        std::unique_ptr<char[]> bigger(new char[size]);
+        if (kept > 0) std::memcpy(bigger.get(), pending_.get() + begin_, kept);
+        pending_ = std::move(bigger);
+        pending_size_ = size;
+    } else if (kept > 0) {
+        std::memmove(pending_.get(), pending_.get() + begin_, kept);
+    }
+    begin_ = 0;
+    end_ = kept;
+    return pending_.get() + end_;
+}
+
 void RequestAssembler::assemble() {
-    while (state_ == State::reading && begin_ < pending_.size()) {
-        const auto* h = reinterpret_cast<const unsigned char*>(pending_.data() + begin_);
-        const std::size_t avail = pending_.size() - begin_;
+    while (state_ == State::reading && begin_ < end_) {
+        const auto* h = reinterpret_cast<const unsigned char*>(pending_.get() + begin_);
+        const std::size_t avail = end_ - begin_;
         if (h[0] != kVersion1) {
             refuse("a record with an unsupported FastCGI version");
             break;
@@ -119,16 +139,10 @@ void RequestAssembler::assemble() {
         const std::size_t length = std::size_t(h[4]) << 8 | h[5];
         const std::size_t whole = kHeaderBytes + length + h[6];
         if (avail < whole) break;
-        take_record(h[1], static_cast<std::uint16_t>(h[2] << 8 | h[3]), pending_.data() + begin_ + kHeaderBytes, length);
+        take_record(h[1], static_cast<std::uint16_t>(h[2] << 8 | h[3]), pending_.get() + begin_ + kHeaderBytes, length);
         begin_ += whole;
     }
-    if (begin_ == pending_.size()) {
-        pending_.clear();
-        begin_ = 0;
-    } else if (begin_ >= kReadBytes) {
-        pending_.erase(0, begin_);
-        begin_ = 0;
-    }
+    if (begin_ == end_) begin_ = end_ = 0;
 }
 
 void RequestAssembler::take_record(unsigned char type, std::uint16_t id, const char* content, std::size_t length) {
@@ -273,7 +287,7 @@ void RequestAssembler::forget_request() {
     params_used_ = 0;
 }
 
-bool RequestAssembler::idle() const { return !begun_ && request_id_ == 0 && begin_ == pending_.size(); }
+bool RequestAssembler::idle() const { return !begun_ && request_id_ == 0 && begin_ == end_; }
 
 bool RequestAssembler::take_ended() {
     const bool ended = ended_;
@@ -283,17 +297,17 @@ bool RequestAssembler::take_ended() {
 
 std::string RequestAssembler::stage() const {
     if (request_id_ != 0) return params_open_ ? "in its params" : "in its body";
-    if (begin_ < pending_.size()) return "in a record";
+    if (begin_ < end_) return "in a record";
     return "before its FCGI_BEGIN_REQUEST";
 }
 
 void RequestAssembler::release_memory() {
     if (!idle()) return;
-    std::string().swap(pending_);
+    pending_.reset();
+    pending_size_ = begin_ = end_ = 0;
     std::string().swap(records_);
     std::string().swap(params_);
     if (answers_.empty()) std::string().swap(answers_);
-    begin_ = 0;
 }
 
 // Scans params content for the pair lengths in it; a pair is refused as soon as its

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace fcgihost {
@@ -79,7 +80,7 @@ public:
     bool idle() const;
     // True while a request is open or a record is cut short: the web server closing now
     // loses something.
-    bool mid_request() const { return request_id_ != 0 || begin_ < pending_.size(); }
+    bool mid_request() const { return request_id_ != 0 || begin_ < end_; }
     // True once, after a request ended without being served (an abort, a role refused).
     bool take_ended();
     // Why the input was refused; empty while it is not.
@@ -91,6 +92,7 @@ public:
 
 private:
     void assemble();
+    char* room_for(std::size_t n);  // where n more bytes go in the pending buffer
     void take_record(unsigned char type, std::uint16_t id, const char* content, std::size_t length);
     void take_management(unsigned char type, const char* content, std::size_t length);
     void take_begin(std::uint16_t id, const char* content, std::size_t length);
@@ -104,8 +106,12 @@ private:
 
     const AssemblerLimits limits_;
     State state_ = State::reading;
-    std::string pending_;        // received, not yet assembled; [begin_, end) left
+    // Received, not yet assembled: [begin_, end_) of pending_ (uninitialised beyond end_,
+    // so that a recv lands there without a copy or a fill).
+    std::unique_ptr<char[]> pending_;
+    std::size_t pending_size_ = 0;
     std::size_t begin_ = 0;
+    std::size_t end_ = 0;
     std::string answers_;
     std::string records_;        // the request being assembled, for libfcgi
     std::string params_;         // its params content, until the params end
