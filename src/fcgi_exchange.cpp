@@ -4,9 +4,10 @@
 // close it), and the request's listen_sock is -1, so that after a protocol error, when
 // libfcgi has closed the connection, its retry fails at once instead of accepting behind
 // the server's back. We also mark it detached, so that whenever libfcgi closes a
-// connection itself (a failed write) it just closes it: its own
-// close reads and discards until the peer has been quiet for 2 s, with no bound on the
-// total, and a peer that kept sending would keep the thread for as long as it liked.
+// connection itself (after a failed write) it just closes it: its own close reads and
+// discards until the peer has been quiet for 2 s, with no bound on the total, and a peer
+// that kept sending would keep the thread for as long as it liked. libfcgi reads nothing
+// from the socket itself: see fcgi_input.hpp.
 // These fields are public in fcgiapp.h and have not changed since libfcgi 2.2; the
 // integration tests exercise this path on every run.
 #include "fcgi_exchange.hpp"

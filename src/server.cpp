@@ -273,6 +273,7 @@ void Server::serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Reque
     bool served = false;
     for (;;) {
         const Input got = input.read_from(fd);
+        const int read_error = errno;
         if (!send_answers(fd, input)) return release_connection(id, false);
         const State state = input.state();
         if (state == State::complete) {
@@ -292,7 +293,7 @@ void Server::serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Reque
         if (got == Input::end || got == Input::failed) {
             if (input.mid_request()) {
                 log_warn("closed a connection: ",
-                         got == Input::end ? std::string("the web server closed it") : std::strerror(errno),
+                         got == Input::end ? std::string("the web server closed it") : std::strerror(read_error),
                          " before its request was complete (", input.stage(), ")");
             }
             return release_connection(id, false);
