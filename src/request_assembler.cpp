@@ -17,6 +17,7 @@ constexpr std::size_t kHeaderBytes = 8;
 constexpr std::size_t kMaxContent = 65535;
 constexpr std::size_t kReadBytes = 65536;
 constexpr std::size_t kAnswersBound = 65536;  // answers owed before input is read again
+constexpr std::size_t kReadShare = 16 * kReadBytes;  // read by one read_from() at most
 constexpr unsigned char kVersion1 = 1;
 constexpr unsigned char kBeginRequest = 1;
 constexpr unsigned char kAbortRequest = 2;
@@ -96,10 +97,13 @@ RequestAssembler::State RequestAssembler::feed(const char* data, std::size_t n) 
 }
 
 RequestAssembler::Input RequestAssembler::read_from(int fd) {
+    std::size_t share = kReadShare;
     while (state_ == State::reading && answers_.size() < kAnswersBound) {
+        if (share == 0) return Input::yielded;
         const ssize_t n = ::recv(fd, room_for(kReadBytes), kReadBytes, MSG_DONTWAIT);
         if (n > 0) {
             end_ += static_cast<std::size_t>(n);
+            share -= std::min(share, static_cast<std::size_t>(n));
             assemble();
         } else if (n == 0) {
             return Input::end;

@@ -53,13 +53,15 @@ public:
     enum class Input {
         stopped,      // the assembler wants no more input now (see state())
         would_block,  // the socket has nothing more for now
+        yielded,      // read its share (1 MiB) for now; the socket may hold more
         end,          // the web server closed its side
         failed,       // recv failed (errno set)
     };
 
     // Appends bytes that came from the web server and assembles as far as they go.
     State feed(const char* data, std::size_t n);
-    // Reads what socket `fd` holds, never blocking, while the assembler wants input.
+    // Reads what socket `fd` holds, never blocking, while the assembler wants input: at
+    // most 1 MiB a call, so that a peer that never stops sending cannot keep the caller.
     Input read_from(int fd);
     State state() const { return state_; }
 

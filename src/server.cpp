@@ -289,7 +289,9 @@ void Server::serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Reque
             return release_connection(id, false);
         }
         if (state == State::finished) return release_connection(id, false);
-        if (got == Input::would_block) return rearm(id, fd, input, served);
+        // Back to epoll also when it has read its share: a peer that never stops sending
+        // takes turns with the others, and its deadline is checked.
+        if (got == Input::would_block || got == Input::yielded) return rearm(id, fd, input, served);
         if (got == Input::end || got == Input::failed) {
             if (input.mid_request()) {
                 log_warn("closed a connection: ",

@@ -42,6 +42,7 @@ class AbuseRecordsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(get_values_followed_by_nothing_is_answered_at_once);
     CPPUNIT_TEST(one_record_of_any_type_then_silence_holds_no_thread);
     CPPUNIT_TEST(records_trickled_in_hold_no_thread_and_are_closed_at_the_io_timeout);
+    CPPUNIT_TEST(a_flood_of_records_nobody_reads_holds_no_thread_and_is_closed_at_the_io_timeout);
     CPPUNIT_TEST(authorizer_and_filter_get_unknown_role_and_run_nothing);
     CPPUNIT_TEST(abort_before_the_request_is_whole_is_answered_and_the_connection_goes_on);
     CPPUNIT_TEST_SUITE_END();
@@ -140,6 +141,46 @@ public:
         CPPUNIT_ASSERT_MESSAGE("the trickling connection was never closed", closed.load());
         CPPUNIT_ASSERT_MESSAGE(std::to_string(closed_after_ms.load()) + " ms",
                                closed_after_ms.load() >= 1900 && closed_after_ms.load() < 5000);
+        CPPUNIT_ASSERT(demo.process().wait_for_log(
+            "closed a connection: no complete request within --io-timeout (before its FCGI_BEGIN_REQUEST)", kBound));
+    }
+
+    void a_flood_of_records_nobody_reads_holds_no_thread_and_is_closed_at_the_io_timeout() {
+        // Records of a request that is not open, as fast as the socket takes them: the
+        // socket never runs dry, so reading "until there is nothing more" would never end.
+        DemoProcess demo({"--threads", "1", "--io-timeout", "1s"});
+        FcgiConnection flood = FcgiConnection::connect_unix(demo.socket_path());
+        flood.set_timeout(std::chrono::milliseconds(500));
+        std::atomic<int> sent{0};
+        std::atomic<bool> closed{false};
+        std::thread sender([&] {
+            const std::string record = fcgi_record(kFcgiStdin, 7, std::string(16384, 'f'));
+            const auto deadline = std::chrono::steady_clock::now() + kBound;
+            while (std::chrono::steady_clock::now() < deadline) {
+                try {
+                    flood.send_raw(record);
+                    ++sent;
+                } catch (const FcgiError&) {
+                    if (flood.peer_closed(std::chrono::milliseconds(0))) {
+                        closed = true;
+                        return;
+                    }
+                }
+            }
+        });
+        // No assertion may leave before the join: the sender would outlive the test.
+        const bool flooding = eventually([&] { return sent.load() >= 128; }, kBound);  // 2 MiB
+        std::string body;
+        try {
+            FcgiConnection other = FcgiConnection::connect_unix(demo.socket_path());
+            other.set_timeout(std::chrono::milliseconds(2000));
+            body = other.request(cgi_params("GET", "/")).body;
+        } catch (const FcgiError&) {
+        }
+        sender.join();
+        CPPUNIT_ASSERT(flooding);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE("a GET / while the flood went on", std::string("hello\n"), body);
+        CPPUNIT_ASSERT_MESSAGE("the flooding connection was never closed", closed.load());
         CPPUNIT_ASSERT(demo.process().wait_for_log(
             "closed a connection: no complete request within --io-timeout (before its FCGI_BEGIN_REQUEST)", kBound));
     }
