@@ -135,7 +135,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(200, o.status());
         CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body());
         // libfcgi 2.4.2 would read the record's content as the request's params; it is
-        // answered and dropped before libfcgi sees it (fcgi_input.hpp), here with content
+        // answered and dropped before libfcgi sees it (request_assembler.hpp), here with content
         // that claims 2 GiB, between the params and the body (tests/fuzz/regressions/).
         const std::string claim = std::string("\x81\x00\x00\x00\xff\xff\xff\xff", 8);
         const std::string params = fcgi_stream(kFcgiParams, 1, fcgi_encode_params(cgi_params("GET", "/")));
