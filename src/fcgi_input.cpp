@@ -28,6 +28,7 @@ FcgiInput::~FcgiInput() { current_input = nullptr; }
 
 ssize_t FcgiInput::read(char* out, std::size_t len) {
     const std::size_t n = std::min(len, records_.size() - at_);
+    if (n == 0) return 0;  // `out` may be null then
     std::memcpy(out, records_.data() + at_, n);
     at_ += n;
     return static_cast<ssize_t>(n);

@@ -149,8 +149,10 @@ public:
         // Records of a request that is not open, as fast as the socket takes them: the
         // socket never runs dry, so reading "until there is nothing more" would never end.
         DemoProcess demo({"--threads", "1", "--io-timeout", "1s"});
+        // A send that timed out part way would break the framing: the server reads on, so
+        // a send waits only for its turn.
         FcgiConnection flood = FcgiConnection::connect_unix(demo.socket_path());
-        flood.set_timeout(std::chrono::milliseconds(500));
+        flood.set_timeout(std::chrono::seconds(5));
         std::atomic<int> sent{0};
         std::atomic<bool> closed{false};
         std::thread sender([&] {
@@ -181,8 +183,9 @@ public:
         CPPUNIT_ASSERT(flooding);
         CPPUNIT_ASSERT_EQUAL_MESSAGE("a GET / while the flood went on", std::string("hello\n"), body);
         CPPUNIT_ASSERT_MESSAGE("the flooding connection was never closed", closed.load());
-        CPPUNIT_ASSERT(demo.process().wait_for_log(
-            "closed a connection: no complete request within --io-timeout (before its FCGI_BEGIN_REQUEST)", kBound));
+        // Its stage depends on where the last read ended: between records or inside one.
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.process().wait_for_log(
+                                               "closed a connection: no complete request within --io-timeout", kBound));
     }
 
     void authorizer_and_filter_get_unknown_role_and_run_nothing() {
