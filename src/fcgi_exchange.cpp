@@ -4,9 +4,10 @@
 // close it), and the request's listen_sock is -1, so that after a protocol error, when
 // libfcgi has closed the connection, its retry fails at once instead of accepting behind
 // the server's back. We also mark it detached, so that whenever libfcgi closes a
-// connection itself (malformed input, a failed read or write) it just closes it: its own
-// close reads and discards until the peer has been quiet for 2 s, with no bound on the
-// total, and a peer that kept sending would keep the thread for as long as it liked.
+// connection itself (after a failed write) it just closes it: its own close reads and
+// discards until the peer has been quiet for 2 s, with no bound on the total, and a peer
+// that kept sending would keep the thread for as long as it liked. libfcgi reads nothing
+// from the socket itself: see fcgi_input.hpp.
 // These fields are public in fcgiapp.h and have not changed since libfcgi 2.2; the
 // integration tests exercise this path on every run.
 #include "fcgi_exchange.hpp"
@@ -63,10 +64,9 @@ int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, s
         expected = std::stoull(length_text);
         if (expected > max_body) return 413;
     }
-    // Read in chunks, never sizing the buffer by the limit: most requests have no body,
-    // and a 1 MiB buffer per GET would cost more than everything else a request does.
+    // Grown as bytes come, never sized by a claim: CONTENT_LENGTH is only what the web
+    // server says, and the body at hand may be much shorter.
     const std::size_t want = has_length ? expected : max_body + 1;
-    if (has_length) body.reserve(expected);
     char chunk[8192];
     while (body.size() < want) {
         int n = FCGX_GetStr(chunk, static_cast<int>(std::min(sizeof chunk, want - body.size())), in);
@@ -76,24 +76,16 @@ int read_body(FCGX_Stream* in, const NameValues& params, std::size_t max_body, s
     const std::size_t got = body.size();
     if (!has_length && got > max_body) return 413;
     if (has_length && (got < expected || FCGX_GetChar(in) != EOF)) return 400;
-    // The stream ended in an error (the web server closed or aborted, or went quiet past
-    // the io timeout), not with its empty closing record: the body may be cut short.
+    // The stream ended in an error, not with its empty closing record (the assembled
+    // request always has one; this guards the assumption).
     if (FCGX_GetError(in) != 0) return 400;
     return 0;
 }
 
 // Why a libfcgi stream failed, for the log.
-std::string stream_error_text(int error, const FcgiInput& input) {
-    const int fd = input.fd();
-    if (error == EPROTO && !input.refusal().empty()) return input.refusal();
+std::string stream_error_text(int error) {
     if (error == EAGAIN || error == EWOULDBLOCK) return "no progress within --io-timeout";
     if (error > 0) return std::strerror(error);
-    if (error == FCGX_PROTOCOL_ERROR) {
-        char byte;
-        if (recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return "the web server closed the connection";
-        return "a record out of place (such as FCGI_ABORT_REQUEST)";
-    }
-    if (error == FCGX_UNSUPPORTED_VERSION) return "a record with an unsupported FastCGI version";
     return "FastCGI error " + std::to_string(error);
 }
 
@@ -126,25 +118,23 @@ void write_response(FCGX_Request& request, const Response& response, bool with_b
 
 }  // namespace
 
-Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handler, std::size_t max_body,
-                  std::chrono::milliseconds io_timeout, ExchangeCounters& counters) {
-    const int fd = input.fd();
-    const FcgiInput::Scope reading(input);
+Exchange exchange(FCGX_Request& request, int fd, const std::string& records, const Handler& handler,
+                  std::size_t max_body, std::chrono::milliseconds io_timeout, ExchangeCounters& counters) {
+    const FcgiInput reading(fd, records);
     request.ipcFd = fd;
     request.keepConnection = 1;
     request.detached = 1;  // see the top of this file: libfcgi's own close must not linger
     if (FCGX_Accept_r(&request) < 0) {
-        // libfcgi met a malformed begin or params record and has closed the connection.
-        log_warn("closed a connection: malformed or incomplete FastCGI request header",
-                 input.refusal().empty() ? "" : " (" + input.refusal() + ")");
+        // Not expected: the records were checked and rebuilt before libfcgi saw them.
+        log_error("closed a connection: libfcgi refused an assembled request");
         request.ipcFd = -1;
         return Exchange::closed;
     }
     if (int error = FCGX_GetError(request.in)) {
-        // libfcgi ends the params at a stream error as if they had ended there, and would
-        // hand us a request made of whatever params came before the cut.
-        log_warn("closed a connection: malformed or incomplete FastCGI request header (params cut short: ",
-                 stream_error_text(error, input), ")");
+        // libfcgi ends the params at a stream error as if they had ended there: a request
+        // made of whatever params came before must not run. Not expected, as above.
+        log_error("closed a connection: libfcgi could not read the params of an assembled request (",
+                  stream_error_text(error), ")");
         FCGX_Free(&request, 1);  // closes without a word: FCGX_Finish_r would send an empty answer
         return Exchange::closed;
     }
@@ -165,7 +155,7 @@ Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handle
         const int error = FCGX_GetError(request.in);
         log_warn("refused ", what(), ": ",
                  refusal == 413 ? "body over --max-body"
-                 : error != 0   ? "body incomplete: " + stream_error_text(error, input)
+                 : error != 0   ? "body incomplete: " + stream_error_text(error)
                                 : std::string("body does not match CONTENT_LENGTH"));
         response = Response::text(refusal, refusal == 413 ? "request body too large\n" : "bad request body\n");
     } else {
@@ -193,7 +183,7 @@ Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handle
     // rather than inside FCGX_Finish_r so that a failed delivery can be logged.
     FCGX_FClose(request.err);
     if (FCGX_FClose(request.out) != 0) {
-        log_warn("response to ", what(), " not delivered: ", stream_error_text(FCGX_GetError(request.out), input));
+        log_warn("response to ", what(), " not delivered: ", stream_error_text(FCGX_GetError(request.out)));
     }
     // libfcgi closes a connection itself only after a failed read or write (at once, since
     // it is detached). The others are ours to close: at once when all input was read, so

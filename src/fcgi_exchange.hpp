@@ -7,12 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 struct FCGX_Request;
 
 namespace fcgihost {
-
-class FcgiInput;
 
 // Shared by every request thread; updated without a lock.
 struct ExchangeCounters {
@@ -26,15 +25,14 @@ struct ExchangeCounters {
 // ours again; it is done and ours to close; or libfcgi has closed it already.
 enum class Exchange { keep, close, closed };
 
-// Reads one request, through `input` (fcgi_input.hpp), from the connection it is bound to
-// (data waiting), runs `handler`, writes its response and ends the request for the web
-// server. A body over `max_body`
-// gets 413 and one that disagrees with CONTENT_LENGTH, or breaks off, 400, without
-// calling the handler; a handler's exception becomes a 500 with a generic body and a log
-// line. Params cut short close the connection unanswered. A refusal closes the connection
-// after draining unread input for at most min(2 s, io_timeout).
+// Serves one request on connection `fd`: libfcgi reads it from `records` (a whole request
+// assembled by request_assembler.hpp; see fcgi_input.hpp), `handler` runs, and the response
+// and FCGI_END_REQUEST go to the socket. A body over `max_body` gets 413 and one that
+// disagrees with CONTENT_LENGTH 400, without calling the handler; a handler's exception
+// becomes a 500 with a generic body and a log line. A refusal closes the connection after
+// draining unread input for at most min(2 s, io_timeout).
 // `request` is the thread's own FCGX_Request, initialised with listen_sock -1.
-Exchange exchange(FCGX_Request& request, FcgiInput& input, const Handler& handler, std::size_t max_body,
-                  std::chrono::milliseconds io_timeout, ExchangeCounters& counters);
+Exchange exchange(FCGX_Request& request, int fd, const std::string& records, const Handler& handler,
+                  std::size_t max_body, std::chrono::milliseconds io_timeout, ExchangeCounters& counters);
 
 }  // namespace fcgihost

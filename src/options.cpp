@@ -229,8 +229,14 @@ void add_host_options(OptionSet& set, HostOptions& o) {
     });
     set.add("queue-capacity", "N", std::to_string(o.queue_capacity), "jobs that may wait to start",
             [&o](const std::string& v) { o.queue_capacity = parse_count(v, 1, 100000000); });
-    set.add("max-body", "SIZE", "1M", "largest request body; larger gets 413",
-            [&o](const std::string& v) { o.max_body = parse_size(v); });
+    set.add("max-body", "SIZE", "1M", "largest request body (at most 1G); larger gets 413",
+            [&o](const std::string& v) {
+                // A body is held in memory whole, twice for a moment (as read, and as the
+                // handler's copy): a limit past what memory can hold is no limit.
+                const std::size_t size = parse_size(v);
+                if (size > std::size_t(1024) * 1024 * 1024) throw std::invalid_argument("at most 1G (a body is held in memory)");
+                o.max_body = size;
+            });
     set.add("drain-timeout", "DURATION", "30s", "time jobs get after a stop signal before cancel",
             [&o](const std::string& v) { o.drain_timeout = parse_duration(v); });
     set.add("cancel-grace", "DURATION", "5s", "time cancelled jobs get to return before exit",

@@ -3,32 +3,43 @@
 // so an event goes to exactly one thread, which re-arms the fd when it is done with it:
 //   tag 0  the listener: the thread accepts one connection (Acceptor, acceptor.hpp, with
 //          no lock held), re-arms the listener (so the next idle thread takes the next
-//          one), and serves it at once if its request is already there, else registers it;
+//          one), reads what the connection already holds and serves it at once if its
+//          request is whole, else registers it;
 //   tag 1  stop_fd_, an eventfd written once by begin_stop() and never read;
-//   tag 2+ a connection: the thread serves one request on it with libfcgi (and any that
-//          came right behind it, already read), then re-arms it (FCGI_KEEP_CONN) or
-//          lets libfcgi close it.
+//   tag 2+ a connection: the thread reads what it holds, without blocking, into the
+//          connection's RequestAssembler (request_assembler.hpp), sends what that owes
+//          the web server (management answers, FCGI_END_REQUEST for an abort or a role
+//          refused), serves each request that is whole with libfcgi (exchange(), reading
+//          from memory: fcgi_input.hpp), then re-arms the connection or closes it.
+// No thread ever blocks reading a socket: a connection whose request is still on its way
+// waits in the epoll set, not in a thread. Its request has a deadline instead, set from
+// the first record after the connection was idle, cleared when a request is served (or
+// aborted, or refused for its role): --io-timeout for a whole request, however its bytes
+// trickle in. deadlines_ holds them in order; every thread's epoll_wait times out at the
+// nearest one, and whoever wakes first closes what has expired (wait_timeout_ms). An idle
+// connection (nothing pending, no request open) has no deadline and no buffer.
+// Writes block, bounded by SO_SNDTIMEO (--io-timeout per write).
 // Stop. begin_stop() marks the server stopping, removes a created socket's path at once
 // (even while every request thread is busy), stops the acceptor (no thread is left in
-// accept()) and makes stop_fd_ readable. The first thread to get that event accepts what
-// is already queued on a created socket (those clients are served, not reset; an
-// inherited socket's backlog waits for the next process), closes the listener, and
-// closes kept connections that are idle with nothing to read. A connection that has
-// not sent its first request yet is not idle: its request may be on its way (a client that reached the
-// backlog before the stop writes right after its connect), so it gets --io-timeout to
-// send it, like a request thread blocked reading it would. When nothing is left the thread
-// re-arms stop_fd_ before it exits, which wakes the next idle thread, and so on: a relay
-// that reaches every thread without any of them spinning on a readable fd. Whoever
-// closes the last connection re-arms it too.
-// libfcgi. Each request on a connection is one exchange() (fcgi_exchange.cpp), which
-// explains how a connection we accepted ourselves is handed to FCGX_Accept_r. Each thread
-// also owns an FcgiInput, which checks every byte libfcgi reads (fcgi_input.hpp).
+// accept4) and makes stop_fd_ readable. The first thread to get that event accepts what is
+// already queued on a created socket (those clients are served, not reset; an inherited
+// socket's backlog waits for the next process), closes the listener, and reads what every
+// idle connection holds before it decides: one with bytes is handed to a thread
+// (an EPOLLOUT wake, since epoll will not report bytes already read), one at end of file
+// or with nothing is closed. A connection that has not sent its first request yet is not
+// idle: its request may be on its way (a client that reached the backlog before the stop
+// writes right after its connect), so it gets --io-timeout to send it, like any request
+// on its way. When nothing is left the thread re-arms stop_fd_ before it exits, which
+// wakes the next idle thread, and so on: a relay that reaches every thread without any of
+// them spinning on a readable fd. Whoever closes the last connection re-arms it too.
+// Log lines are written after mutex_ is released: a stalled stderr must not stall every
+// thread that wants the mutex.
 #include "fcgihost/server.hpp"
 
 #include "acceptor.hpp"
 #include "fcgi_exchange.hpp"
-#include "fcgi_input.hpp"
 #include "fcgihost/log.hpp"
+#include "request_assembler.hpp"
 
 #include <fcgiapp.h>
 #include <sys/epoll.h>
@@ -40,24 +51,13 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
-#include <vector>
+#include <string>
 
 namespace fcgihost {
 namespace {
 
 constexpr std::uint64_t kListenerTag = 0;
 constexpr std::uint64_t kStopTag = 1;
-constexpr int kPausedRetryMs = 250;
-
-enum class Peek { data, eof, nothing };
-
-Peek peek(int fd) {
-    char byte;
-    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) return Peek::data;
-    if (n == 0) return Peek::eof;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? Peek::nothing : Peek::eof;
-}
 
 void set_io_timeout(int fd, std::chrono::milliseconds timeout) {
     timeval tv{};
@@ -84,9 +84,9 @@ Server::~Server() {
     if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
-void Server::arm(int fd, std::uint64_t tag, int op) {
+void Server::arm(int fd, std::uint64_t tag, int op, std::uint32_t extra_events) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.events = EPOLLIN | EPOLLONESHOT | extra_events;
     ev.data.u64 = tag;
     if (epoll_ctl(epoll_fd_, op, fd, &ev) != 0) {
         log_error("epoll_ctl(fd ", fd, "): ", std::strerror(errno));
@@ -159,11 +159,10 @@ void Server::thread_main() {
     Acceptor::prepare_thread();
     FCGX_Request request;
     FCGX_InitRequest(&request, -1, 0);
-    FcgiInput input;
     for (;;) {
         epoll_event ev{};
         // While accepts are paused for want of fds, and no connection closes to resume
-        // them, a timeout retries now and then.
+        // them, a timeout retries now and then; requests on their way have deadlines.
         int n = epoll_wait(epoll_fd_, &ev, 1, wait_timeout_ms());
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -173,15 +172,14 @@ void Server::thread_main() {
         if (n == 0) {
             boost::lock_guard<boost::mutex> lock(mutex_);
             resume_listener_locked();
-            close_silent_connections_locked();
             continue;
         }
         if (ev.data.u64 == kStopTag) {
             if (on_stop_event()) break;
         } else if (ev.data.u64 == kListenerTag) {
-            on_listener_ready(request, input);
+            on_listener_ready(request);
         } else {
-            on_connection_ready(ev.data.u64, request, input);
+            on_connection_ready(ev.data.u64, request);
         }
     }
     boost::lock_guard<boost::mutex> lock(mutex_);
@@ -189,7 +187,7 @@ void Server::thread_main() {
     threads_exited_.notify_all();
 }
 
-void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
+void Server::on_listener_ready(FCGX_Request& request) {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (!listener_open_) return;
@@ -198,10 +196,8 @@ void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
     const Acceptor::Accepted accepted = acceptor_->accept_one();
     const int fd = accepted.fd;
     if (fd >= 0) set_io_timeout(fd, options_.io_timeout);
-    // Served here when its request is already waiting, as it nearly always is with a web
-    // server in front: that spares a trip through epoll.
-    const bool ready = fd >= 0 && peek(fd) == Peek::data;
     std::uint64_t id;
+    RequestAssembler* input;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (--accepting_ == 0) accepts_done_.notify_all();
@@ -212,57 +208,12 @@ void Server::on_listener_ready(FCGX_Request& request, FcgiInput& input) {
         }
         if (fd < 0) return;
         id = next_id_++;
-        connections_.emplace(id, Connection{fd, ready, !ready, true});
-        if (!ready) {
-            arm(fd, id, EPOLL_CTL_ADD);
-            return;
-        }
+        // Read at once rather than after a trip through epoll: with a web server in front,
+        // the request is nearly always there already.
+        auto added = connections_.emplace(id, Connection{fd, true, false, true, new_input()});
+        input = added.first->second.input.get();
     }
-    serve(id, fd, request, input);
-}
-
-void Server::on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input) {
-    int fd;
-    {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        auto it = connections_.find(id);
-        if (it == connections_.end() || it->second.busy) return;  // closed by the stop
-        it->second.busy = true;
-        fd = it->second.fd;
-    }
-    if (peek(fd) == Peek::eof) {  // the web server closed a kept connection: nothing to log
-        release_connection(id, false);
-        return;
-    }
-    serve(id, fd, request, input);
-}
-
-// Serves the request waiting on a connection, and any that came right behind it: those
-// are read already, so epoll would not report them.
-void Server::serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input) {
-    input.bind(fd);
-    Exchange result;
-    do {
-        result = exchange(request, input, handler_, options_.max_body, options_.io_timeout, *counters_);
-    } while (result == Exchange::keep && input.buffered());
-    after_request(id, fd, result);
-}
-
-// A kept connection goes back into the epoll set unless the server is stopping; any
-// other is forgotten.
-void Server::after_request(std::uint64_t id, int fd, Exchange result) {
-    if (result == Exchange::keep) {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        if (!stopping_) {
-            Connection& conn = connections_[id];
-            conn.busy = false;
-            conn.fresh = false;
-            arm(fd, id, conn.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-            conn.registered = true;
-            return;
-        }
-    }
-    release_connection(id, result == Exchange::closed);
+    serve(id, fd, *input, request);
 }
 
 // Forgets a connection; closes it unless libfcgi already has.
@@ -274,6 +225,7 @@ void Server::release_connection(std::uint64_t id, bool closed_already) {
         if (it->second.registered) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
         ::close(it->second.fd);
     }
+    deadlines_.erase({it->second.deadline, id});
     connections_.erase(it);
     resume_listener_locked();
     pass_stop_baton_if_drained_locked();
@@ -294,20 +246,31 @@ bool Server::on_stop_event() {
         first = !stop_work_done_;
     }
     std::vector<int> queued;
-    if (first) queued = close_listener();
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    if (first) {
-        for (int fd : queued) {
-            std::uint64_t id = next_id_++;
-            connections_.emplace(id, Connection{fd, false, true, true});
-            arm(fd, id, EPOLL_CTL_ADD);
+    if (first) queued = close_listener();  // waits for accepts under way: not under mutex_
+    StopClosures done;
+    bool exits = false;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (first) {
+            for (int fd : queued) {
+                std::uint64_t id = next_id_++;
+                connections_.emplace(id, Connection{fd, false, true, true, new_input()});
+                arm(fd, id, EPOLL_CTL_ADD);
+            }
+            stop_work_done_ = true;
+            done = close_idle_connections_locked();
         }
-        stop_work_done_ = true;
-        close_idle_connections_locked();
+        if (connections_.empty()) {  // else whoever closes the last one re-arms stop_fd_
+            arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
+            exits = true;
+        }
     }
-    if (!connections_.empty()) return false;  // whoever closes the last one re-arms stop_fd_
-    arm(stop_fd_, kStopTag, EPOLL_CTL_MOD);
-    return true;
+    if (done.closed > 0) log_debug("stop: closed ", done.closed, " idle kept connection(s)");
+    if (done.awaited > 0) {
+        log_info("stop: waiting up to ", options_.io_timeout.count(), " ms for the first request on ", done.awaited,
+                 " connection(s)");
+    }
+    return exits;
 }
 
 void Server::pass_stop_baton_if_drained_locked() {
@@ -331,65 +294,6 @@ std::vector<int> Server::close_listener() {
     if (!queued.empty()) log_info("stop: took ", queued.size(), " queued connection(s) from the backlog");
     listener_.close();
     return queued;
-}
-
-// Closes a connection no thread is using and forgets it; returns the next one.
-Server::Connections::iterator Server::close_unused_locked(Connections::iterator it) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
-    ::close(it->second.fd);
-    return connections_.erase(it);
-}
-
-void Server::close_idle_connections_locked() {
-    std::size_t closed = 0;
-    std::size_t awaited = 0;
-    for (auto it = connections_.begin(); it != connections_.end();) {
-        const Peek state = it->second.busy ? Peek::data : peek(it->second.fd);
-        if (state == Peek::nothing && it->second.fresh) ++awaited;
-        if (state == Peek::data || (state == Peek::nothing && it->second.fresh)) {
-            ++it;
-            continue;
-        }
-        it = close_unused_locked(it);
-        ++closed;
-    }
-    if (closed > 0) log_debug("stop: closed ", closed, " idle kept connection(s)");
-    if (awaited > 0) {
-        log_info("stop: waiting up to ", options_.io_timeout.count(), " ms for the first request on ", awaited,
-                 " connection(s)");
-        first_request_deadline_ = std::chrono::steady_clock::now() + options_.io_timeout;
-        awaiting_first_requests_ = true;
-    }
-}
-
-// Once the stop has waited --io-timeout for their first request, connections that sent
-// none are closed: a client that connects and stays silent cannot hold the stop longer.
-void Server::close_silent_connections_locked() {
-    if (!awaiting_first_requests_ || std::chrono::steady_clock::now() < first_request_deadline_) return;
-    awaiting_first_requests_ = false;
-    std::size_t closed = 0;
-    for (auto it = connections_.begin(); it != connections_.end();) {
-        if (it->second.busy || !it->second.fresh || peek(it->second.fd) == Peek::data) {
-            ++it;
-            continue;
-        }
-        it = close_unused_locked(it);
-        ++closed;
-    }
-    if (closed > 0) log_info("stop: closed ", closed, " connection(s) that sent no request within --io-timeout");
-    pass_stop_baton_if_drained_locked();
-}
-
-// How long a request thread may sleep in epoll_wait: for ever, unless accepts are paused
-// for want of fds (retry now and then) or the stop awaits first requests (its deadline).
-int Server::wait_timeout_ms() const {
-    int timeout = listener_paused_ ? kPausedRetryMs : -1;
-    if (!awaiting_first_requests_) return timeout;
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first_request_deadline_ -
-                                                                      std::chrono::steady_clock::now());
-    int until_deadline = static_cast<int>(std::max<long long>(0, left.count() + 1));
-    return timeout < 0 ? until_deadline : std::min(timeout, until_deadline);
 }
 
 }  // namespace fcgihost

@@ -1,7 +1,8 @@
 // Server: the request threads. Each owns one FCGX_Request; all of them wait on one epoll
-// set that holds the listener, every idle connection and a stop eventfd, so
+// set that holds the listener, every connection not being served and a stop eventfd, so
 //  - any free thread serves the next request from any connection (an idle kept-alive
-//    connection from nginx occupies no thread), and
+//    connection from nginx occupies no thread, nor does one whose request is still on its
+//    way: a thread only runs a request once all of it has arrived), and
 //  - a stop wakes threads that are idle, which a thread blocked in accept() never is.
 // See server.cpp for the stop sequence.
 #pragma once
@@ -17,7 +18,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 struct FCGX_Request;
@@ -26,8 +29,7 @@ namespace fcgihost {
 
 class Acceptor;
 struct ExchangeCounters;
-enum class Exchange;
-class FcgiInput;
+class RequestAssembler;
 
 struct ServerOptions {
     unsigned threads = 4;
@@ -68,29 +70,38 @@ public:
     ServerCounts counts() const;
 
 private:
+    using Clock = std::chrono::steady_clock;
     struct Connection {
         int fd;
         bool busy;        // a thread is reading or writing it
         bool registered;  // in the epoll set (a connection served at once never was)
         bool fresh;       // no request served on it yet: at the stop it is not idle
+        std::unique_ptr<RequestAssembler> input;  // used by the busy thread, else under mutex_
+        Clock::time_point deadline = Clock::time_point::max();  // for its request; max(): none
     };
     using Connections = std::unordered_map<std::uint64_t, Connection>;
+    struct StopClosures {  // what the stop's first pass did, for its log lines
+        std::size_t closed = 0;
+        std::size_t awaited = 0;
+    };
 
     void thread_main();
-    void on_listener_ready(FCGX_Request& request, FcgiInput& input);
-    void on_connection_ready(std::uint64_t id, FCGX_Request& request, FcgiInput& input);
-    void serve(std::uint64_t id, int fd, FCGX_Request& request, FcgiInput& input);
-    void after_request(std::uint64_t id, int fd, Exchange result);
+    void on_listener_ready(FCGX_Request& request);
+    void on_connection_ready(std::uint64_t id, FCGX_Request& request);
+    void serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Request& request);
+    bool send_answers(int fd, RequestAssembler& input);
+    std::unique_ptr<RequestAssembler> new_input() const;
+    void rearm(std::uint64_t id, int fd, RequestAssembler& input, bool served);
     bool on_stop_event();  // true: this thread exits
     std::vector<int> close_listener();
-    void close_idle_connections_locked();
-    void close_silent_connections_locked();
+    StopClosures close_idle_connections_locked();
     Connections::iterator close_unused_locked(Connections::iterator it);
-    int wait_timeout_ms() const;
+    void set_deadline_locked(std::uint64_t id, Connection& conn, Clock::time_point deadline);
+    int wait_timeout_ms();  // also closes the connections whose deadline has passed
     void release_connection(std::uint64_t id, bool closed_already);
     void pass_stop_baton_if_drained_locked();
     void resume_listener_locked();
-    void arm(int fd, std::uint64_t tag, int op);
+    void arm(int fd, std::uint64_t tag, int op, std::uint32_t extra_events = 0);
 
     Listener& listener_;
     const Handler handler_;
@@ -109,12 +120,13 @@ private:
                                       // registering what they took
     boost::condition_variable accepts_done_;  // accepting_ fell to 0
     bool stop_work_done_ = false;     // guarded by mutex_
-    std::atomic<bool> awaiting_first_requests_{false};  // written under mutex_; read without it
-    std::chrono::steady_clock::time_point first_request_deadline_{};  // guarded by mutex_
     unsigned running_threads_ = 0;    // guarded by mutex_
     std::uint64_t interrupts_ = 0;    // guarded by mutex_
     std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_
     Connections connections_;         // guarded by mutex_
+    // Connections not being served whose request has a deadline, nearest first; the
+    // request threads' epoll_wait timeout is the nearest one. Guarded by mutex_.
+    std::set<std::pair<Clock::time_point, std::uint64_t>> deadlines_;
 
     std::unique_ptr<ExchangeCounters> counters_;  // atomics; shared by the request threads
 };

@@ -15,10 +15,13 @@ namespace fcgihost { namespace fuzzing {
 
 constexpr std::size_t kFuzzMaxBody = 4096;
 
-// Sends `bytes` on a fresh connection, then shuts down the sending side, and returns all
-// the server wrote back before it closed the connection. A server that has not closed it
-// within 5 s is wedged: that aborts the process, which libFuzzer reports as a crash.
-std::string fuzz_exchange(const std::string& bytes);
+// Sends `bytes` on a fresh connection and returns all the server wrote back.
+// With `half_close`, the sending side is then shut down and the server must close the
+// connection within 4 s. Without it, the connection stays open until the server has
+// answered `get_values_owed` FCGI_GET_VALUES records (or closed it), within 4 s: a server
+// that waits for more input before it answers what it has is wedged too. Either failure
+// aborts the process, which libFuzzer reports as a crash.
+std::string fuzz_exchange(const std::string& bytes, bool half_close = true, std::size_t get_values_owed = 0);
 
 // What the server wrote back, read as FastCGI.
 struct FuzzAnswer {

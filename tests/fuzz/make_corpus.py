@@ -70,8 +70,34 @@ seeds = {
     "wrong_version": record(1, 1, struct.pack(">HB5x", 1, 0), version=2) + get,
     "role_filter": begin(role=3) + stream(4, 1, cgi(b"GET", b"/")) + stream(5, 1, b"") + stream(8, 1, b"data"),
     "body_over_max": request(b"POST", b"/echo", b"b" * 5000),
-    "http_request": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    # Inputs that do not start with version 1 begin with a mode byte (fuzz_fastcgi_stream.cpp).
+    "http_request": b"\0" + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "get_values_max_conns_4x": record(9, 0, params([(b"FCGI_MAX_CONNS", b"")] * 4)) + get,
 }
+seeds["wrong_version"] = b"\0" + seeds["wrong_version"]
+
+
+def chunk(rtype, rid, content=b"", flags=0):
+    """One chunk of the record mode: [type][id][length][flags] content."""
+    t = rtype - 1 if 1 <= rtype <= 11 else rtype
+    flags |= len(content) >> 8
+    return bytes([t, rid, len(content) & 0xff, flags]) + content
+
+
+RECORDS, STAY_OPEN = 4, 2
+get_values = chunk(9, 0, params([(b"FCGI_MAX_REQS", b""), (b"FCGI_MPXS_CONNS", b"")]))
+get_chunks = (chunk(1, 1, flags=0x80) + chunk(4, 1, cgi(b"GET", b"/")) + chunk(4, 1) + chunk(5, 1))
+seeds.update({
+    "records_get": bytes([RECORDS]) + get_chunks,
+    "records_get_values_alone": bytes([RECORDS | STAY_OPEN]) + get_values,
+    "records_get_values_then_get": bytes([RECORDS | STAY_OPEN]) + get_values + get_chunks + get_values,
+    "records_abort_in_params": bytes([RECORDS | STAY_OPEN]) + chunk(1, 1, flags=0x80) +
+    chunk(4, 1, cgi(b"GET", b"/")) + chunk(2, 1) + get_values,
+    "records_authorizer": bytes([RECORDS]) + chunk(1, 1, b"\x02", flags=0x80) + chunk(4, 1, cgi(b"GET", b"/")) +
+    chunk(4, 1) + chunk(5, 1) + get_chunks,
+    "records_partial_then_get_values": bytes([RECORDS | STAY_OPEN]) + chunk(1, 1) + chunk(4, 1, cgi(b"GET", b"/")) +
+    get_values,
+})
 for name, data in seeds.items():
     write("fuzz_fastcgi_stream", name, data)
 

@@ -5,7 +5,9 @@
 # BUILD_DIR/crashes/ and fails the run. Ends with one line per target: time and executions.
 #
 # Before fuzzing, fuzz_fastcgi_stream replays tests/fuzz/regressions/*.bin, the inputs that
-# once crashed it; any of them failing again fails the run.
+# once crashed it; any of them failing again fails the run. That target also gets the
+# dictionary tests/fuzz/fastcgi.dict and a 5 s -timeout: an input the server takes longer
+# over is a hang (its harness gives the server 4 s, and says so first).
 set -uo pipefail
 build=$1
 seconds=$2
@@ -13,7 +15,7 @@ shift 2
 cd "$(dirname "$0")/../.."
 mkdir -p "$build/crashes"
 # No input here (at most 8 KiB) needs 64 MiB at once: a bigger allocation means a length
-# claim got past src/fcgi_input.cpp to libfcgi, and fails the run.
+# claim got past src/request_assembler.cpp to libfcgi, and fails the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:max_allocation_size_mb=64}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}
@@ -25,12 +27,14 @@ for target in "$@"; do
     log="$build/$target.log"
     echo "== $target: ${seconds}s"
     status=0
+    extra=(-timeout=20)
     if [ "$target" = fuzz_fastcgi_stream ]; then
         "$build/$target" tests/fuzz/regressions/*.bin >"$log" 2>&1
         status=$?
+        extra=(-timeout=5 -dict=tests/fuzz/fastcgi.dict)
     fi
     if [ $status -eq 0 ]; then
-        "$build/$target" -max_total_time="$seconds" -max_len=8192 -timeout=20 -print_final_stats=1 \
+        "$build/$target" -max_total_time="$seconds" -max_len=8192 "${extra[@]}" -print_final_stats=1 \
             -artifact_prefix="$build/crashes/$target-" "$build/corpus/$target" "tests/fuzz/corpus/$target" >"$log" 2>&1
         status=$?
     fi

@@ -23,6 +23,7 @@ long status_field_kib(pid_t pid, const std::string& field) {
 
 long proc_rss_kib(pid_t pid) { return status_field_kib(pid, "VmRSS"); }
 long proc_vm_size_kib(pid_t pid) { return status_field_kib(pid, "VmSize"); }
+long proc_vm_peak_kib(pid_t pid) { return status_field_kib(pid, "VmPeak"); }
 
 long proc_cpu_ticks(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -20,9 +20,11 @@ constexpr bool kResidentMemoryIsMeaningful = false;
 constexpr bool kResidentMemoryIsMeaningful = true;
 #endif
 
-// VmRSS and VmSize from /proc/<pid>/status, in KiB; -1 if the process is gone.
+// VmRSS, VmSize and VmPeak (the most VmSize has been) from /proc/<pid>/status, in KiB;
+// -1 if the process is gone.
 long proc_rss_kib(pid_t pid);
 long proc_vm_size_kib(pid_t pid);
+long proc_vm_peak_kib(pid_t pid);
 // utime + stime from /proc/<pid>/stat, in clock ticks (sysconf(_SC_CLK_TCK) per second);
 // -1 if the process is gone.
 long proc_cpu_ticks(pid_t pid);

@@ -58,6 +58,7 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testUnknownVariableNamed);
     CPPUNIT_TEST(testMissingValue);
     CPPUNIT_TEST(testBadValueNamesFlag);
+    CPPUNIT_TEST(testMaxBodyHasAnUpperBound);
     CPPUNIT_TEST(testWorkerPolicy);
     CPPUNIT_TEST(testSocketOwnerResolvedAtParse);
     CPPUNIT_TEST(testUnknownSocketOwnerNamesFlag);
@@ -214,6 +215,16 @@ public:
         message = parse_error({"--socket-owner", "root:no-such-group-fcgihost"});
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "no such group 'no-such-group-fcgihost'"));
         CPPUNIT_ASSERT_MESSAGE("message must be one line: " + message, !contains(message, "\n"));
+    }
+
+    void testMaxBodyHasAnUpperBound() {
+        HostOptions options;
+        CPPUNIT_ASSERT(parse_host(options, {"--max-body", "1G"}));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1024) * 1024 * 1024, options.max_body);
+        for (const char* size : {"60G", "1025M"}) {
+            const std::string message = parse_error({"--max-body", size});
+            CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--max-body") && contains(message, "at most 1G"));
+        }
     }
 
     void testWorkerPolicy() {

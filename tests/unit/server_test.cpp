@@ -3,6 +3,7 @@
 #include "fcgihost/server.hpp"
 
 #include "support/fcgi_client.hpp"
+#include "support/fcgi_outcome.hpp"
 #include "support/process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -47,6 +48,7 @@ class ServerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(stop_with_every_thread_idle_ends_the_threads);
     CPPUNIT_TEST(stop_closes_idle_kept_connections);
     CPPUNIT_TEST(connections_waiting_at_the_stop_are_served);
+    CPPUNIT_TEST(requests_on_kept_connections_at_the_stop_are_served);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -146,6 +148,44 @@ public:
         for (auto& w : waiting) CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), w.get());
         CPPUNIT_ASSERT(s.server.wait_stopped_until(in_limit()));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(6), s.server.counts().served);
+    }
+
+    void requests_on_kept_connections_at_the_stop_are_served() {
+        // Two kept connections that have served a request, and so are idle, send again
+        // while the only thread is busy: one a whole request, one half of it (the rest
+        // after the stop). The stop reads what they hold before it decides: neither is
+        // closed under its request.
+        std::promise<void> first_started;
+        std::promise<void> release;
+        std::shared_future<void> released = release.get_future().share();
+        Served s(
+            [&](const Request& r) {
+                if (r.path() == "/first") {
+                    first_started.set_value();
+                    released.wait();
+                }
+                return hello(r);
+            },
+            1);
+        FcgiConnection whole = FcgiConnection::connect_unix(s.path);
+        FcgiConnection half = FcgiConnection::connect_unix(s.path);
+        CPPUNIT_ASSERT_EQUAL(200, whole.request(cgi_params("GET", "/"), "", true).status);
+        CPPUNIT_ASSERT_EQUAL(200, half.request(cgi_params("GET", "/"), "", true).status);
+        std::future<int> first = std::async(std::launch::async, [&] { return fcgi_get(s.path, "/first").status; });
+        first_started.get_future().get();
+        const std::string again = fcgi_request_bytes(cgi_params("GET", "/"), "", true, 2);
+        whole.send_raw(again);
+        half.send_raw(again.substr(0, 20));
+        s.server.begin_stop();
+        release.set_value();
+        CPPUNIT_ASSERT_EQUAL(200, first.get());
+        half.send_raw(again.substr(20));
+        for (FcgiConnection* c : {&whole, &half}) {
+            FcgiOutcome o = fcgi_outcome(*c, std::chrono::seconds(10));
+            CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), o.body(2));
+            CPPUNIT_ASSERT(o.closed);  // idle again, at the stop
+        }
+        CPPUNIT_ASSERT(s.server.wait_stopped_until(in_limit()));
     }
 };
 
