@@ -181,7 +181,8 @@ DrainReport ShutdownSequence::run() {
     summary << "drain " << (report.exit_status == kExitDrained ? "complete" : "incomplete") << ": jobs completed="
             << end.completed << " failed=" << end.failed << " cancelled=" << end.cancelled
             << " abandoned=" << end.abandoned << " rejected=" << (end.rejected_full + end.rejected_stopping)
-            << " requests_unfinished=" << report.requests_unfinished << " took=" << report.took.count() << "ms exit=" << report.exit_status;
+            << " requests_unfinished=" << report.requests_unfinished << " took=" << report.took.count()
+            << "ms exit=" << report.exit_status;
     if (!report.cancelled.empty()) summary << " cancelled_jobs=" << name_list(report.cancelled);
     if (!report.abandoned.empty()) summary << " abandoned_jobs=" << name_list(report.abandoned);
     report.summary = summary.str();

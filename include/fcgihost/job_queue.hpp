@@ -75,7 +75,8 @@ public:
 
     explicit JobQueue(JobQueueOptions options = {});
     // Cancels what is left and joins the workers if they are still running; jobs that do
-    // not return keep the destructor waiting, so drain first where that matters.
+    // not return keep the destructor waiting, so drain first where that matters. Jobs no
+    // worker took are destroyed unrun.
     ~JobQueue();
 
     // Starts the worker threads. Jobs queued before start() wait for it.
