@@ -118,6 +118,43 @@ std::chrono::milliseconds ShutdownSequence::deadline_left() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(left);
 }
 
+// Jobs not started are abandoned at once; running jobs and requests still in a handler
+// get the cancel grace to end, and what is left after it is lost work.
+void ShutdownSequence::cancel_step(WaitResult drained, DrainReport& report) {
+    // Entering the cancelling state is what makes a later Ctrl-C skip the grace.
+    set_state(HostState::cancelling);
+    bool cut_short = drained == WaitResult::interrupted;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        cut_short = cut_short || skipped_through_ >= kStepDrain;  // may have ended the request wait only
+    }
+    JobCounts before = jobs_.counts();
+    log_warn(cut_short ? "drain cut short by SIGINT" : "drain deadline reached",
+             ": cancelling ", before.running, " running job(s), abandoning ", before.queued, " not started",
+             report.requests_finished ? "" : "; requests still in flight");
+    for (const std::string& name : jobs_.cancel()) {
+        log_warn("job ", name, " abandoned: never started");
+        report.abandoned.push_back(name);
+    }
+    const auto grace_end = std::chrono::steady_clock::now() + options_.cancel_grace;
+    jobs_.wait_idle_until(grace_end, kStepGrace);
+    std::vector<std::string> still_running = jobs_.abandon_rest();
+    for (const std::string& name : still_running) {
+        log_error("job ", name, " abandoned: still running after the cancel grace");
+        report.abandoned.push_back(name);
+    }
+    report.workers_finished = still_running.empty();
+    if (server_ != nullptr && !report.requests_finished) {
+        // Request threads with nothing in flight end within moments of the stop; waiting
+        // for them lets the process exit with every thread joined.
+        report.requests_finished = server_->wait_stopped_until(grace_end, kStepGrace);
+        if (!report.requests_finished) {
+            report.requests_unfinished = server_->counts().active;
+            log_error(report.requests_unfinished, " request(s) still in a handler after the cancel grace");
+        }
+    }
+}
+
 DrainReport ShutdownSequence::run() {
     std::string reason;
     {
@@ -147,30 +184,8 @@ DrainReport ShutdownSequence::run() {
     jobs_.close();
 
     const WaitResult drained = jobs_.wait_idle_until(deadline, kStepDrain);
-    if (drained != WaitResult::idle) {
-        // Entering the cancelling state is what makes a later Ctrl-C skip the grace.
-        set_state(HostState::cancelling);
-        JobCounts before = jobs_.counts();
-        log_warn(drained == WaitResult::interrupted ? "drain cut short by SIGINT" : "drain deadline reached",
-                 ": cancelling ", before.running, " running job(s), abandoning ", before.queued, " not started");
-        for (const std::string& name : jobs_.cancel()) {
-            log_warn("job ", name, " abandoned: never started");
-            report.abandoned.push_back(name);
-        }
-        jobs_.wait_idle_until(std::chrono::steady_clock::now() + options_.cancel_grace, kStepGrace);
-        std::vector<std::string> still_running = jobs_.abandon_rest();
-        for (const std::string& name : still_running) {
-            log_error("job ", name, " abandoned: still running after the cancel grace");
-            report.abandoned.push_back(name);
-        }
-        report.workers_finished = still_running.empty();
-    }
+    if (drained != WaitResult::idle || !report.requests_finished) cancel_step(drained, report);
     report.cancelled = jobs_.cancelled_names();  // a job can give up before any deadline
-    if (server_ != nullptr && !report.requests_finished) {
-        // They had the job steps to finish in too; what is still in a handler now is lost.
-        report.requests_finished = server_->wait_stopped_until(std::chrono::steady_clock::now());
-        if (!report.requests_finished) report.requests_unfinished = server_->counts().active;
-    }
     set_state(HostState::stopped);
 
     JobCounts end = jobs_.counts();

@@ -6,8 +6,10 @@
 //   requests done the queue refuses new jobs (stopping).
 //   all jobs done exit status 0, at once.
 //   deadline      (--drain-timeout after the signal) cancelled() becomes true; jobs not
-//                 yet started are abandoned; running ones get --cancel-grace to return.
-//   grace over    jobs still running are abandoned; exit status kExitWorkLost.
+//                 yet started are abandoned; running ones, and requests still in a
+//                 handler, get --cancel-grace to end.
+//   grace over    jobs still running are abandoned, requests still in a handler counted
+//                 unfinished; exit status kExitWorkLost.
 // Each more SIGINT (Ctrl-C again) ends exactly one step: the one under way when it
 // arrives, or the next one if that step has been ended already by an earlier Ctrl-C.
 // The waits themselves check the skip record (JobQueue, Server), so a Ctrl-C that lands
@@ -80,6 +82,7 @@ public:
 
 private:
     void set_state(HostState state);
+    void cancel_step(WaitResult drained, DrainReport& report);
 
     std::function<void(HostState)> observer_;
     Server* const server_;
