@@ -7,6 +7,9 @@
 // Shutdown never stops a thread from outside: cancel() only flips the tokens and empties
 // the FIFO; a job that ignores its token keeps its worker until the process exits, and
 // abandon_rest() is how the caller records that before it does.
+//
+// A job object dies outside the lock and inside a try (destroy()), wherever it dies: its
+// captures' destructors may block, and may throw.
 #include "fcgihost/job_queue.hpp"
 
 #include "fcgihost/log.hpp"
