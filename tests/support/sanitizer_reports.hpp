@@ -7,6 +7,8 @@
 // UBSAN_OPTIONS, appended to what the caller set), and after each test a listener turns
 // every new report file there into a failure of that test, with the report as its text.
 // The runner itself keeps reporting on stderr: a sanitizer reads its options once, at start.
+// Known gap: with g++ 12, UBSan's runtime errors in an ASan+UBSan build go to stderr
+// whatever log_path says, so only TSan and ASan reports are caught here.
 #pragma once
 
 #include <cppunit/TestListener.h>
@@ -52,7 +54,7 @@ private:
     CppUnit::TestResult& result_;
 };
 
-// Makes a sanitizer report in this process: a data race under TSan, a heap overflow under
+// Makes a sanitizer report in this process: a data race under TSan, a use after free under
 // ASan. Returns false, doing nothing, in a build without either.
 bool provoke_sanitizer_report();
 constexpr const char* kProvokeReportFlag = "--provoke-sanitizer-report";

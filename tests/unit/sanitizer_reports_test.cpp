@@ -89,7 +89,7 @@ public:
 #if defined(__SANITIZE_THREAD__)
         const char* expected = "WARNING: ThreadSanitizer: data race";
 #else
-        const char* expected = "ERROR: AddressSanitizer: heap-buffer-overflow";
+        const char* expected = "ERROR: AddressSanitizer: heap-use-after-free";
 #endif
         CPPUNIT_ASSERT_MESSAGE(failures[0], failures[0].find(expected) != std::string::npos);
 #else
