@@ -52,6 +52,10 @@ bool CancellationToken::sleep_until(std::chrono::steady_clock::time_point deadli
     return false;
 }
 
+void CancellationToken::throw_if_cancelled() const {
+    if (cancelled()) throw JobCancelled();
+}
+
 void CancellationToken::wait(TokenLevel level) const {
     boost::unique_lock<boost::mutex> lock(state_->mutex);
     while (state_->level < level) state_->changed.wait(lock);

@@ -7,6 +7,9 @@
 // Shutdown never stops a thread from outside: cancel() only flips the tokens and empties
 // the FIFO; a job that ignores its token keeps its worker until the process exits, and
 // abandon_rest() is how the caller records that before it does.
+//
+// A job object dies outside the lock and inside a try (destroy()), wherever it dies: its
+// captures' destructors may block, and may throw.
 #include "fcgihost/job_queue.hpp"
 
 #include "fcgihost/log.hpp"
@@ -33,6 +36,26 @@ JobQueue::~JobQueue() {
     source_.cancel();
     work_ready_.notify_all();
     workers_.join_all();
+    // Jobs left when no worker ever started; the workers are gone, so no lock is needed.
+    for (Entry& entry : waiting_) destroy(entry.job, entry.name, "dropped unstarted");
+}
+
+bool JobQueue::destroy(Job& job, const std::string& name, const char* when) {
+    try {
+        job.reset();
+        return false;
+    } catch (const std::exception& e) {
+        log_error("job ", name, " (", when, "): its captures threw while being destroyed: ", e.what());
+    } catch (...) {
+        log_error("job ", name, " (", when, "): its captures threw while being destroyed: exception of unknown type");
+    }
+    return true;
+}
+
+void JobQueue::count_destroy_errors(std::uint64_t n) {
+    if (n == 0) return;
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    counts_.destroy_errors += n;
 }
 
 void JobQueue::start() {
@@ -65,11 +88,14 @@ QueueResult JobQueue::queue(std::string name, Job job) {
     }
     if (result == QueueResult::accepted) {
         work_ready_.notify_one();
-    } else if (result == QueueResult::full) {
+        return result;
+    }
+    if (result == QueueResult::full) {
         log_warn("job ", name, " rejected: queue full (", depth, " waiting)");
     } else {
         log_warn("job ", name, " rejected: shutting down");
     }
+    count_destroy_errors(destroy(job, name, "refused") ? 1 : 0);
     return result;
 }
 
@@ -112,35 +138,51 @@ void JobQueue::worker_main() {
 }
 
 void JobQueue::run_one(Entry& entry) {
-    bool failed = false;
+    bool gave_up = false;
+    bool threw = false;
+    std::string error;
     try {
         entry.job(source_.token());
+    } catch (const JobCancelled&) {
+        gave_up = true;
     } catch (const std::exception& e) {
-        failed = true;
-        log_error("job ", entry.name, " failed: ", e.what());
+        threw = true;
+        error = e.what();
     } catch (...) {
-        failed = true;
-        log_error("job ", entry.name, " failed: exception of unknown type");
+        threw = true;
+        error = "exception of unknown type";
     }
     // The job's captures may own resources whose destructors belong to this worker, not
     // to the lock below.
-    entry.job = nullptr;
+    const bool destroy_error = destroy(entry.job, entry.name, "after its run");
+    bool cancelled = gave_up;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
+        if (destroy_error) ++counts_.destroy_errors;
         auto it = running_.find(entry.id);
         if (it != running_.end()) {
+            cancelled = cancelled || it->second.was_cancelled;
             if (!it->second.abandoned) {
-                if (failed) ++counts_.failed;
-                else if (it->second.was_cancelled) {
+                if (cancelled) {
                     ++counts_.cancelled;
                     cancelled_names_.push_back(entry.name);
+                } else if (threw) {
+                    ++counts_.failed;
+                } else {
+                    ++counts_.completed;
                 }
-                else ++counts_.completed;
             }
             running_.erase(it);
         }
     }
     state_changed_.notify_all();
+    if (gave_up) {
+        log_warn("job ", entry.name, " gave up (JobCancelled): counted cancelled");
+    } else if (threw && cancelled) {
+        log_warn("job ", entry.name, " ended by an exception after its cancel (counted cancelled): ", error);
+    } else if (threw) {
+        log_error("job ", entry.name, " failed: ", error);
+    }
 }
 
 void JobQueue::request_stop() { source_.request_stop(); }
@@ -150,12 +192,11 @@ void JobQueue::close() {
     closed_ = true;
 }
 
-WaitResult JobQueue::wait_idle_until(std::chrono::steady_clock::time_point deadline) {
+WaitResult JobQueue::wait_idle_until(std::chrono::steady_clock::time_point deadline, unsigned step) {
     boost::unique_lock<boost::mutex> lock(mutex_);
-    const std::uint64_t interrupts_at_entry = interrupts_;
     for (;;) {
         if (idle_locked()) return WaitResult::idle;
-        if (interrupts_ != interrupts_at_entry) return WaitResult::interrupted;
+        if (step != 0 && skipped_through_ >= step) return WaitResult::interrupted;
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return WaitResult::deadline;
         auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
@@ -163,10 +204,10 @@ WaitResult JobQueue::wait_idle_until(std::chrono::steady_clock::time_point deadl
     }
 }
 
-void JobQueue::interrupt_wait() {
+void JobQueue::interrupt_wait(unsigned through_step) {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
-        ++interrupts_;
+        if (through_step > skipped_through_) skipped_through_ = through_step;
     }
     state_changed_.notify_all();
 }
@@ -184,7 +225,11 @@ std::vector<std::string> JobQueue::cancel() {
     }
     source_.cancel();
     state_changed_.notify_all();
-    return names;  // `dropped` (and what its jobs captured) is destroyed outside the lock
+    // Outside the lock: what the jobs captured may take time, or throw, to destroy.
+    std::uint64_t destroy_errors = 0;
+    for (Entry& entry : dropped) destroy_errors += destroy(entry.job, entry.name, "dropped unstarted") ? 1 : 0;
+    count_destroy_errors(destroy_errors);
+    return names;
 }
 
 std::vector<std::string> JobQueue::abandon_rest() {

@@ -123,23 +123,27 @@ void Server::begin_stop() {
     if (write(stop_fd_, &one, sizeof one) != sizeof one) log_error("stop eventfd: ", std::strerror(errno));
 }
 
-bool Server::wait_stopped_until(std::chrono::steady_clock::time_point deadline) {
-    boost::unique_lock<boost::mutex> lock(mutex_);
-    const std::uint64_t interrupts_at_entry = interrupts_;
-    while (running_threads_ > 0) {
-        if (interrupts_ != interrupts_at_entry) return false;
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return false;
-        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
-        threads_exited_.wait_for(lock, boost::chrono::microseconds(left.count()));
+bool Server::wait_stopped_until(std::chrono::steady_clock::time_point deadline, unsigned step) {
+    {
+        boost::unique_lock<boost::mutex> lock(mutex_);
+        while (running_threads_ > 0) {
+            if (step != 0 && skipped_through_ >= step) return false;
+            auto now = std::chrono::steady_clock::now();
+            if (now >= deadline) return false;
+            auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+            threads_exited_.wait_for(lock, boost::chrono::microseconds(left.count()));
+        }
     }
+    // Every thread has left thread_main; joining them now means a process that exits
+    // without running ~Server (because jobs still run) leaves no thread unjoined.
+    threads_.join_all();
     return true;
 }
 
-void Server::interrupt_wait() {
+void Server::interrupt_wait(unsigned through_step) {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
-        ++interrupts_;
+        if (through_step > skipped_through_) skipped_through_ = through_step;
     }
     threads_exited_.notify_all();
 }

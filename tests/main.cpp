@@ -1,7 +1,11 @@
 // Runs every registered CppUnit suite (or those whose names contain the arguments) and
 // ends with the line CI reads: "tests: N passed, M failed". Suites register as "unit" or
 // "integration" (CPPUNIT_TEST_SUITE_NAMED_REGISTRATION) and a filter is matched against
-// "unit/Suite::test", so `fcgihost-tests unit/` runs the unit tests alone.
+// "unit/Suite::test", so `fcgihost-tests unit/` runs the unit tests alone. A sanitizer
+// report from any child process fails the test that was running (support/sanitizer_reports.hpp).
+#include "support/process.hpp"
+#include "support/sanitizer_reports.hpp"
+
 #include <cppunit/CompilerOutputter.h>
 #include <cppunit/Test.h>
 #include <cppunit/TestFailure.h>
@@ -62,8 +66,14 @@ void collect(CppUnit::Test* test, const std::string& registry, const std::vector
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace fcgihost::testing_support;
+    // The child that proves sanitizer reports are seen: see sanitizer_reports_test.cpp.
+    if (argc == 2 && std::string(argv[1]) == kProvokeReportFlag) return provoke_sanitizer_report() ? 0 : 1;
     // A child that dies must not take the runner with it.
     signal(SIGPIPE, SIG_IGN);
+    TempDir report_dir;
+    SanitizerReports reports(report_dir.path());
+    reports.route_children_here();
     std::vector<std::string> filters(argv + 1, argv + argc);
     std::vector<std::unique_ptr<CppUnit::Test>> registries;
     std::vector<CppUnit::Test*> selected;
@@ -81,12 +91,18 @@ int main(int argc, char** argv) {
     CppUnit::TestResult controller;
     CppUnit::TestResultCollector collector;
     ProgressListener progress;
+    // Before the progress listener: the failure it adds must be there when a test is printed.
+    SanitizerReportListener sanitizer_reports(reports, controller);
+    controller.addListener(&sanitizer_reports);
     controller.addListener(&collector);
     controller.addListener(&progress);
     for (CppUnit::Test* test : selected) test->run(&controller);
+    // A process that outlived its test (none should) may still have written one.
+    std::vector<std::string> late = reports.take_new();
+    for (const std::string& report : late) std::cout << "sanitizer report after the last test:\n" << report << std::endl;
 
     if (progress.failed() > 0) CppUnit::CompilerOutputter(&collector, std::cout).printFailureReport();
-    const int failed = progress.failed() + unsorted->getChildTestCount();
+    const int failed = progress.failed() + unsorted->getChildTestCount() + static_cast<int>(late.size());
     std::cout << "tests: " << progress.passed() << " passed, " << failed << " failed" << std::endl;
     return (failed == 0 && progress.passed() > 0) ? 0 : 1;
 }

@@ -2,16 +2,11 @@
 // interface, not on JobQueue, so a test can hand them a queue it drives by hand.
 #pragma once
 
-#include "fcgihost/cancellation.hpp"
+#include "fcgihost/job.hpp"
 
-#include <functional>
 #include <string>
 
 namespace fcgihost {
-
-// A job runs on a worker thread, after the request that queued it has ended. Capture by
-// value: nothing of the request is alive by then.
-using Job = std::function<void(const CancellationToken&)>;
 
 // Why queue() took or refused a job. A refusal is never silent: the handler gets this
 // value (the demo answers 503), and the queue counts and logs it.
@@ -21,7 +16,9 @@ const char* to_string(QueueResult result);
 class BackgroundQueue {
 public:
     virtual ~BackgroundQueue() = default;
-    // Never blocks on a job. `name` identifies the job in logs and drain reports.
+    // Never blocks on a job. `name` identifies the job in logs and drain reports. The job
+    // (job.hpp) runs on a worker thread after the request that queued it has ended: capture
+    // by value, nothing of the request is alive by then. A refused job is destroyed here.
     virtual QueueResult queue(std::string name, Job job) = 0;
 };
 

@@ -4,11 +4,16 @@
 // - queue() never blocks on a job and never drops one silently: it returns accepted,
 //   full (capacity reached) or stopping (closed for shutdown), and every rejection is
 //   counted and logged.
-// - Jobs run on the queue's own worker threads, oldest first. A job that throws (anything,
-//   std::exception or not) is logged with its name and counted as failed; the worker goes on.
-//   No exception ever leaves a worker thread.
+// - Jobs run on the queue's own worker threads, oldest first. How a job ends decides how it
+//   is counted (see cancellation.hpp): completed; failed if it throws (anything, std::exception
+//   or not; logged with its name); cancelled if it throws JobCancelled, or ends in any way
+//   after cancel() reached it. No exception ever leaves a worker thread.
 // - A job gets a CancellationToken (see cancellation.hpp) and must capture what it needs by
 //   value: the request it came from is gone once the handler returns.
+// - A job whose captures throw while being destroyed (after it ran, when cancel() or the
+//   destructor drops it unstarted, when queue() refuses it) is logged and counted in
+//   destroy_errors; it is otherwise counted as it ended (a job that ran to its end is still
+//   completed). The exception goes no further.
 // - The drain is driven from outside (ShutdownSequence) with the steps below, in this order:
 //   request_stop(), close(), wait_idle_until(), cancel(), wait_idle_until(), abandon_rest().
 #pragma once
@@ -54,10 +59,11 @@ struct JobCounts {
     std::uint64_t failed = 0;
     std::uint64_t rejected_full = 0;
     std::uint64_t rejected_stopping = 0;
-    std::uint64_t cancelled = 0;   // were running at cancel() and returned in the grace
+    std::uint64_t cancelled = 0;   // gave up (JobCancelled), or ended after cancel() reached them
     std::uint64_t abandoned = 0;   // never started before cancel(), or still running at abandon_rest()
     std::size_t capacity = 0;
     std::size_t high_water = 0;    // most jobs ever waiting at once
+    std::uint64_t destroy_errors = 0;  // jobs whose captures threw while being destroyed
 };
 
 enum class WaitResult { idle, deadline, interrupted };
@@ -69,7 +75,8 @@ public:
 
     explicit JobQueue(JobQueueOptions options = {});
     // Cancels what is left and joins the workers if they are still running; jobs that do
-    // not return keep the destructor waiting, so drain first where that matters.
+    // not return keep the destructor waiting, so drain first where that matters. Jobs no
+    // worker took are destroyed unrun.
     ~JobQueue();
 
     // Starts the worker threads. Jobs queued before start() wait for it.
@@ -83,9 +90,14 @@ public:
     // Drain steps.
     void request_stop();  // tokens report stopping(); jobs are still accepted
     void close();         // from now on queue() returns stopping
-    // Waits until nothing is queued or running, the deadline passes, or interrupt_wait().
-    WaitResult wait_idle_until(std::chrono::steady_clock::time_point deadline);
-    void interrupt_wait();  // makes a wait_idle_until under way return interrupted
+    // Waits until nothing is queued or running or the deadline passes. `step` names the
+    // drain step the wait belongs to (1: until the drain deadline, 2: the cancel grace);
+    // once interrupt_wait() has recorded a skip through that step, the wait returns
+    // interrupted, whether the skip came before the wait or during it. Step 0: no skip
+    // ends the wait.
+    WaitResult wait_idle_until(std::chrono::steady_clock::time_point deadline, unsigned step = 0);
+    // Records that drain steps up to `through_step` are skipped (Ctrl-C); it never goes back.
+    void interrupt_wait(unsigned through_step);
     // Tokens report cancelled(); jobs not yet started are removed and counted abandoned.
     // Returns their names.
     std::vector<std::string> cancel();
@@ -109,6 +121,9 @@ private:
 
     void worker_main();
     void run_one(Entry& entry);
+    // Destroys `job` outside the lock; true if its captures threw (logged here).
+    static bool destroy(Job& job, const std::string& name, const char* when);
+    void count_destroy_errors(std::uint64_t n);
     bool idle_locked() const { return waiting_.empty() && running_.empty(); }
 
     const JobQueueOptions options_;
@@ -124,7 +139,7 @@ private:
     bool closed_ = false;                    // guarded by mutex_
     bool exit_workers_ = false;              // guarded by mutex_
     bool started_ = false;                   // guarded by mutex_
-    std::uint64_t interrupts_ = 0;           // guarded by mutex_
+    unsigned skipped_through_ = 0;           // guarded by mutex_; drain steps a Ctrl-C skipped
     JobCounts counts_;                       // guarded by mutex_ (queued/running derived)
     std::vector<std::string> cancelled_names_;  // guarded by mutex_
 };

@@ -61,11 +61,14 @@ public:
     // Stops taking connections and finishes what is in flight. Idempotent, any thread.
     // Before it returns, a created socket's path is gone and no thread is in accept().
     void begin_stop();
-    // True once every request thread has exited (after begin_stop). Wakes as soon as
-    // they have.
-    bool wait_stopped_until(std::chrono::steady_clock::time_point deadline);
-    // Makes the current wait_stopped_until return false now (a second Ctrl-C).
-    void interrupt_wait();
+    // True once every request thread has exited (after begin_stop); they are joined then.
+    // Wakes as soon as they have. `step` is the drain step the wait belongs to (see
+    // JobQueue::wait_idle_until): once interrupt_wait() has recorded a skip through it, the
+    // wait returns false, whether the skip came before the wait or during it. Step 0: no
+    // skip ends the wait. One caller at a time.
+    bool wait_stopped_until(std::chrono::steady_clock::time_point deadline, unsigned step = 0);
+    // Records that drain steps up to `through_step` are skipped (a Ctrl-C); never goes back.
+    void interrupt_wait(unsigned through_step);
 
     ServerCounts counts() const;
 
@@ -121,7 +124,7 @@ private:
     boost::condition_variable accepts_done_;  // accepting_ fell to 0
     bool stop_work_done_ = false;     // guarded by mutex_
     unsigned running_threads_ = 0;    // guarded by mutex_
-    std::uint64_t interrupts_ = 0;    // guarded by mutex_
+    unsigned skipped_through_ = 0;    // guarded by mutex_; drain steps a Ctrl-C skipped
     std::uint64_t next_id_ = 2;       // guarded by mutex_; 0 and 1 tag the listener and stop_fd_
     Connections connections_;         // guarded by mutex_
     // Connections not being served whose request has a deadline, nearest first; the

@@ -6,12 +6,18 @@
 //   requests done the queue refuses new jobs (stopping).
 //   all jobs done exit status 0, at once.
 //   deadline      (--drain-timeout after the signal) cancelled() becomes true; jobs not
-//                 yet started are abandoned; running ones get --cancel-grace to return.
-//   grace over    jobs still running are abandoned; exit status kExitWorkLost.
-// One more SIGINT (Ctrl-C again) jumps to the next step; one more SIGTERM, SIGHUP or
+//                 yet started are abandoned; running ones, and requests still in a
+//                 handler, get --cancel-grace to end.
+//   grace over    jobs still running are abandoned, requests still in a handler counted
+//                 unfinished; exit status kExitWorkLost.
+// Each more SIGINT (Ctrl-C again) ends exactly one step: the one under way when it
+// arrives, or the next one if that step has been ended already by an earlier Ctrl-C.
+// The waits themselves check the skip record (JobQueue, Server), so a Ctrl-C that lands
+// between two steps is neither lost nor counted twice. One more SIGTERM, SIGHUP or
 // SIGQUIT changes nothing, since mod_fcgid sends SIGTERM twice on every Apache reload
 // and a hard restart sends SIGHUP to the whole process group.
-// Every abandoned job is logged by name; the sequence ends with one summary line.
+// Every abandoned job is logged by name; the sequence ends with one summary line. Requests
+// still in flight when it ends are lost work too (requests_unfinished, kExitWorkLost).
 #pragma once
 
 #include "fcgihost/job_queue.hpp"
@@ -21,6 +27,7 @@
 #include <boost/thread/mutex.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,7 +35,7 @@
 namespace fcgihost {
 
 constexpr int kExitDrained = 0;
-constexpr int kExitWorkLost = 3;  // a job was cancelled or abandoned
+constexpr int kExitWorkLost = 3;  // a job was cancelled or abandoned, or a request left unfinished
 
 enum class HostState { running, draining, cancelling, stopped };
 const char* to_string(HostState state);
@@ -42,6 +49,7 @@ struct DrainReport {
     int exit_status = kExitDrained;
     std::chrono::milliseconds took{0};
     bool requests_finished = true;     // every request thread exited
+    std::uint64_t requests_unfinished = 0;  // requests still in a handler at the end
     bool workers_finished = true;      // no job still running (none abandoned while running)
     std::vector<std::string> cancelled;
     std::vector<std::string> abandoned;
@@ -73,9 +81,8 @@ public:
     std::chrono::milliseconds deadline_left() const;
 
 private:
-    // True once Ctrl-C was pressed `count` more times after the first stop signal.
-    bool skipped(unsigned count) const;
     void set_state(HostState state);
+    void cancel_step(WaitResult drained, DrainReport& report);
 
     std::function<void(HostState)> observer_;
     Server* const server_;
@@ -86,7 +93,7 @@ private:
     boost::condition_variable stop_requested_changed_;
     bool stop_requested_ = false;       // guarded by mutex_
     std::string reason_;                // guarded by mutex_
-    unsigned skips_ = 0;                // guarded by mutex_; SIGINTs after the first
+    unsigned skipped_through_ = 0;      // guarded by mutex_; steps ended by a Ctrl-C (1: drain, 2: grace)
     HostState state_ = HostState::running;  // guarded by mutex_
     std::chrono::steady_clock::time_point deadline_{};  // guarded by mutex_
 };

@@ -69,8 +69,8 @@ public:
     std::size_t rejected() const { return rejected_; }
 
     // Runs the oldest job with the token below. Returns false if there was none. An
-    // exception from the job reaches the caller (the real queue would log and count it);
-    // the job is gone either way.
+    // exception from the job reaches the caller (the real queue would log and count it;
+    // JobCancelled as cancelled, anything else as failed); the job is gone either way.
     bool run_next();
     // Runs jobs until none is left, including jobs that jobs queue. Returns how many ran.
     std::size_t run_all();

@@ -79,8 +79,9 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
             return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
         }
         QueueResult result = jobs.queue("work:" + id, [id, ms, job_log](const CancellationToken& token) {
-            // Keeps sleeping through "stopping": the drain exists to let this finish.
-            if (!token.sleep_for(std::chrono::milliseconds(ms), TokenLevel::cancelled)) {
+            // Sleeps through "stopping" (the drain exists to let this finish) and wakes at
+            // "cancelled"; ending after the cancel counts the job cancelled, not completed.
+            if (!token.sleep_for(std::chrono::milliseconds(ms))) {
                 log_warn("job work:", id, " cancelled before its ", ms, " ms were up; no done line");
                 return;
             }

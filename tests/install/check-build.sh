@@ -86,7 +86,8 @@ public:
 };
 CPPUNIT_TEST_SUITE_REGISTRATION(UnsortedTest);
 CPP
-g++ -std=c++17 -I"$repo/include" -I"$repo/src" -I"$repo/tests" "$repo/tests/main.cpp" "$scratch/unsorted_test.cpp" \
+g++ -std=c++17 -I"$repo/include" -I"$repo/src" -I"$repo/tests" "$repo/tests/main.cpp" "$repo/tests/support/sanitizer_reports.cpp" "$repo/tests/support/process.cpp" \
+    "$scratch/unsorted_test.cpp" \
     -lcppunit -o "$scratch/runner"
 if out="$("$scratch/runner")"; then fail "runner passed with an unsorted suite: $out"; fi
 echo "$out" | grep -q '^FAIL UnsortedTest is registered as neither "unit" nor "integration"$' || fail "runner said: $out"

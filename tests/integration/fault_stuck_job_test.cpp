@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <string>
 
 using namespace fcgihost::testing_support;
@@ -19,30 +18,6 @@ using namespace fcgihost::testing_support;
 namespace {
 
 constexpr auto kBound = std::chrono::seconds(20);  // far above drain + grace: reached only when stuck
-
-// With a job still running at the end, the demo leaves its threads unjoined and _exits:
-// nothing else is safe while a worker may still touch its stack. ThreadSanitizer calls
-// that a thread leak and changes the exit status to 66, so under it the demo is started
-// with leak reports off. Sets the variable for the children started in its lifetime.
-class TsanThreadLeaksOff {
-public:
-    TsanThreadLeaksOff(const TsanThreadLeaksOff&) = delete;
-    TsanThreadLeaksOff& operator=(const TsanThreadLeaksOff&) = delete;
-    TsanThreadLeaksOff() {
-        const char* old = std::getenv("TSAN_OPTIONS");
-        had_ = old != nullptr;
-        if (had_) old_ = old;
-        ::setenv("TSAN_OPTIONS", (old_ + ":report_thread_leaks=0").c_str(), 1);
-    }
-    ~TsanThreadLeaksOff() {
-        if (had_) ::setenv("TSAN_OPTIONS", old_.c_str(), 1);
-        else ::unsetenv("TSAN_OPTIONS");
-    }
-
-private:
-    bool had_ = false;
-    std::string old_;
-};
 
 }  // namespace
 
@@ -56,7 +31,6 @@ public:
         TempDir dir;
         const std::string fifo = dir.file("jobs.fifo");
         CPPUNIT_ASSERT_EQUAL(0, ::mkfifo(fifo.c_str(), 0600));
-        TsanThreadLeaksOff leaks_off;
         // The demo's own --job-log comes first on its command line; the later one wins.
         DemoProcess demo({"--workers", "2", "--job-log", fifo, "--drain-timeout", "300ms", "--cancel-grace", "300ms"});
         auto status = [&] { return demo.get("/status").body; };

@@ -29,6 +29,7 @@ class CancellationTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testSleepPassesUntouched);
     CPPUNIT_TEST(testSleepAlreadyStoppedReturnsAtOnce);
     CPPUNIT_TEST(testSleepWakesOnStop);
+    CPPUNIT_TEST(testSleepSleepsThroughStoppingByDefault);
     CPPUNIT_TEST(testSleepForCancelIgnoresStop);
     CPPUNIT_TEST(testSleepForCancelWakesOnCancel);
     CPPUNIT_TEST(testWaitReturnsOnceReached);
@@ -104,8 +105,9 @@ public:
     void testSleepAlreadyStoppedReturnsAtOnce() {
         CancellationSource source;
         source.request_stop();
-        CPPUNIT_ASSERT(!source.token().sleep_for(kLongSleep));
+        CPPUNIT_ASSERT(!source.token().sleep_for(kLongSleep, TokenLevel::stopping));
         source.cancel();
+        CPPUNIT_ASSERT(!source.token().sleep_for(kLongSleep));
         CPPUNIT_ASSERT(!source.token().sleep_for(kLongSleep, TokenLevel::cancelled));
     }
 
@@ -124,6 +126,17 @@ public:
         CPPUNIT_ASSERT(!slept_through);
         CPPUNIT_ASSERT(token.stopping());
         CPPUNIT_ASSERT(!token.cancelled());
+    }
+
+    // A job that sleeps with the defaults keeps sleeping when the drain begins: the drain
+    // exists so that it finishes.
+    void testSleepSleepsThroughStoppingByDefault() {
+        CancellationSource source;
+        source.request_stop();
+        CPPUNIT_ASSERT(source.token().sleep_for(std::chrono::milliseconds(5)));
+        CPPUNIT_ASSERT(source.token().sleep_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+        source.cancel();
+        CPPUNIT_ASSERT(!source.token().sleep_for(kLongSleep));
     }
 
     // Deterministic half of "wake_on=cancelled keeps sleeping through stopping": the

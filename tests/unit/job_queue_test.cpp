@@ -61,6 +61,7 @@ class JobQueueTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(deadline_cancel_abandons_waiting_and_counts_returning);
     CPPUNIT_TEST(job_ignoring_cancel_is_abandoned_by_name);
     CPPUNIT_TEST(interrupt_ends_a_wait);
+    CPPUNIT_TEST(interrupt_before_the_wait_is_not_lost);
     CPPUNIT_TEST(high_water_mark_is_kept);
     CPPUNIT_TEST(workers_run_with_the_nice_and_policy_they_are_given);
     CPPUNIT_TEST_SUITE_END();
@@ -210,12 +211,31 @@ public:
         queue.start();
         gate.started.get_future().get();
         std::future<WaitResult> wait =
-            std::async(std::launch::async, [&] { return queue.wait_idle_until(in_limit()); });
-        queue.interrupt_wait();
-        // The interrupt may land before the wait starts; then a second one ends it.
-        while (wait.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) queue.interrupt_wait();
-        CPPUNIT_ASSERT(wait.get() == WaitResult::interrupted);
+            std::async(std::launch::async, [&] { return queue.wait_idle_until(in_limit(), 1); });
+        // Before or after the wait has started: either way this one skip ends it.
+        queue.interrupt_wait(1);
+        const bool ended = wait.wait_for(kLimit) == std::future_status::ready;
         gate.release.set_value();
+        CPPUNIT_ASSERT(ended);
+        CPPUNIT_ASSERT(wait.get() == WaitResult::interrupted);
+    }
+
+    void interrupt_before_the_wait_is_not_lost() {
+        Gate gate;  // outlives the queue, whose worker is inside gate.job() until joined
+        JobQueue queue(one_worker());
+        queue.queue("gated", gate.job());
+        queue.start();
+        gate.started.get_future().get();
+        queue.interrupt_wait(1);
+        WaitResult result = queue.wait_idle_until(std::chrono::steady_clock::now() + std::chrono::seconds(2), 1);
+        // A skip of the drain step is not a skip of the grace that follows it.
+        WaitResult grace = queue.wait_idle_until(std::chrono::steady_clock::now(), 2);
+        queue.interrupt_wait(2);
+        WaitResult grace_skipped = queue.wait_idle_until(std::chrono::steady_clock::now() + std::chrono::seconds(2), 2);
+        gate.release.set_value();
+        CPPUNIT_ASSERT(result == WaitResult::interrupted);
+        CPPUNIT_ASSERT(grace == WaitResult::deadline);
+        CPPUNIT_ASSERT(grace_skipped == WaitResult::interrupted);
     }
 
     void high_water_mark_is_kept() {

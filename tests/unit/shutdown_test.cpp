@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 using namespace fcgihost;
@@ -51,6 +52,10 @@ class ShutdownTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(drained_queue_exits_zero_with_a_summary);
     CPPUNIT_TEST(deadline_cancels_and_reports_work_lost);
     CPPUNIT_TEST(second_sigint_skips_to_cancel);
+    CPPUNIT_TEST(one_sigint_skips_exactly_one_step);
+    CPPUNIT_TEST(each_further_sigint_ends_one_step);
+    CPPUNIT_TEST(job_throwing_at_its_cancel_is_work_lost);
+    CPPUNIT_TEST(job_giving_up_is_work_lost_before_any_deadline);
     CPPUNIT_TEST(repeated_sigterm_and_sighup_change_nothing);
     CPPUNIT_TEST(state_and_deadline_are_visible_while_draining);
     CPPUNIT_TEST_SUITE_END();
@@ -113,6 +118,120 @@ public:
         DrainReport report = run.get();
         CPPUNIT_ASSERT_EQUAL(kExitWorkLost, report.exit_status);
         CPPUNIT_ASSERT_EQUAL(std::string("long"), report.cancelled.at(0));
+    }
+
+    // The SIGINT lands while the sequence moves from the drain to the cancel step. It must
+    // end the drain wait and not the grace too: the job, which returns once released after
+    // its cancel, is then counted cancelled, never abandoned. Repeated because a skip
+    // counted twice depended on the order of two threads.
+    void one_sigint_skips_exactly_one_step() {
+        for (int round = 0; round < 100; ++round) {
+            JobQueue jobs(one_worker());
+            jobs.start();
+            std::promise<void> release;
+            std::shared_future<void> released = release.get_future().share();
+            std::promise<void> started;
+            jobs.queue("long", [released, &started](const CancellationToken& t) {
+                started.set_value();
+                t.wait(TokenLevel::cancelled);
+                released.wait();
+            });
+            started.get_future().get();
+            ShutdownSequence sequence(nullptr, jobs, drain(std::chrono::hours(1), std::chrono::hours(1)));
+            std::promise<void> draining;
+            std::promise<void> cancelling;
+            sequence.on_state_change([&](HostState state) {
+                if (state == HostState::draining) draining.set_value();
+                if (state == HostState::cancelling) cancelling.set_value();
+            });
+            std::future<DrainReport> run = std::async(std::launch::async, [&] { return sequence.run(); });
+            sequence.notify_signal(SIGINT);
+            draining.get_future().get();
+            sequence.notify_signal(SIGINT);
+            cancelling.get_future().get();
+            release.set_value();
+            CPPUNIT_ASSERT(run.wait_for(kLimit) == std::future_status::ready);
+            DrainReport report = run.get();
+            CPPUNIT_ASSERT_EQUAL(std::size_t(0), report.abandoned.size());
+            CPPUNIT_ASSERT_EQUAL(std::string("long"), report.cancelled.at(0));
+            CPPUNIT_ASSERT_EQUAL(kExitWorkLost, report.exit_status);
+        }
+    }
+
+    // A SIGINT once the deadline has passed ends the grace; two in a row during the drain
+    // end both steps. The job ignores its cancel, so only the skips can end the waits.
+    void each_further_sigint_ends_one_step() {
+        for (int sigints_in_the_drain : {1, 2}) {
+            std::promise<void> release;
+            std::shared_future<void> released = release.get_future().share();
+            JobQueue jobs(one_worker());
+            jobs.start();
+            std::promise<void> started;
+            jobs.queue("stubborn", [released, &started](const CancellationToken&) {
+                started.set_value();
+                released.wait();
+            });
+            started.get_future().get();
+            const auto timeout = sigints_in_the_drain == 1 ? std::chrono::milliseconds(0) : std::chrono::hours(1);
+            ShutdownSequence sequence(nullptr, jobs, drain(timeout, std::chrono::hours(1)));
+            std::promise<void> cancelling;
+            sequence.on_state_change([&](HostState state) {
+                if (state == HostState::cancelling) cancelling.set_value();
+            });
+            std::future<DrainReport> run = std::async(std::launch::async, [&] { return sequence.run(); });
+            sequence.notify_signal(SIGINT);
+            if (sigints_in_the_drain == 2) {
+                CPPUNIT_ASSERT(reaches(sequence, HostState::draining));
+                sequence.notify_signal(SIGINT);
+                sequence.notify_signal(SIGINT);
+            } else {
+                cancelling.get_future().get();  // reached by the deadline, not by a skip
+                sequence.notify_signal(SIGINT);
+            }
+            const bool ended = run.wait_for(kLimit) == std::future_status::ready;
+            release.set_value();
+            CPPUNIT_ASSERT(ended);
+            DrainReport report = run.get();
+            CPPUNIT_ASSERT_EQUAL(std::string("stubborn"), report.abandoned.at(0));
+            CPPUNIT_ASSERT(!report.workers_finished);
+        }
+    }
+
+    // Returning and throwing after the cancel mean the same: the work was lost.
+    void job_throwing_at_its_cancel_is_work_lost() {
+        JobQueue jobs(one_worker());
+        jobs.start();
+        std::promise<void> started;
+        jobs.queue("throws-at-cancel", [&](const CancellationToken& t) {
+            started.set_value();
+            t.wait(TokenLevel::cancelled);
+            throw std::runtime_error("half done");
+        });
+        started.get_future().get();
+        ShutdownSequence sequence(nullptr, jobs, drain(std::chrono::milliseconds(0)));
+        sequence.request_stop("test");
+        DrainReport report = sequence.run();
+        CPPUNIT_ASSERT_EQUAL(kExitWorkLost, report.exit_status);
+        CPPUNIT_ASSERT(report.summary.find("failed=0 cancelled=1 abandoned=0") != std::string::npos);
+        CPPUNIT_ASSERT(report.summary.find("cancelled_jobs=throws-at-cancel") != std::string::npos);
+    }
+
+    // A job that gives up at the start of the drain ends it well before the deadline, and
+    // its work is lost all the same.
+    void job_giving_up_is_work_lost_before_any_deadline() {
+        JobQueue jobs(one_worker());
+        jobs.start();
+        jobs.queue("gives-up", [](const CancellationToken& t) {
+            t.wait(TokenLevel::stopping);
+            throw JobCancelled();
+        });
+        ShutdownSequence sequence(nullptr, jobs, drain(std::chrono::hours(1)));
+        sequence.request_stop("test");
+        DrainReport report = sequence.run();
+        CPPUNIT_ASSERT_EQUAL(kExitWorkLost, report.exit_status);
+        CPPUNIT_ASSERT(report.summary.find("failed=0 cancelled=1 abandoned=0") != std::string::npos);
+        CPPUNIT_ASSERT(report.summary.find("cancelled_jobs=gives-up") != std::string::npos);
+        CPPUNIT_ASSERT(report.took < std::chrono::minutes(1));
     }
 
     void repeated_sigterm_and_sighup_change_nothing() {
