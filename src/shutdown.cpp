@@ -62,6 +62,7 @@ void ShutdownSequence::notify_signal(int sig) {
     } else if (skip) {
         log_warn("SIGINT again: skipping to the next drain step");
         jobs_.interrupt_wait();
+        if (participant_ != nullptr) participant_->interrupt_wait();
         if (server_ != nullptr) server_->interrupt_wait();
     } else {
         log_info(signal_name(sig), " during the drain: ignored (send SIGINT to skip ahead)");
@@ -125,14 +126,17 @@ DrainReport ShutdownSequence::run() {
 
     DrainReport report;
     jobs_.request_stop();
+    if (participant_ != nullptr) participant_->request_stop();
     if (server_ != nullptr) {
         server_->begin_stop();
         report.requests_finished = server_->wait_stopped_until(skipped(1) ? started : deadline);
         if (!report.requests_finished) log_warn("requests still in flight; the drain goes on without them");
     }
     jobs_.close();
+    if (participant_ != nullptr) participant_->close();
 
     bool idle = !skipped(1) && jobs_.wait_idle_until(deadline) == WaitResult::idle;
+    if (idle && participant_ != nullptr) idle = participant_->wait_idle_until(deadline) == WaitResult::idle;
     if (!idle) {
         set_state(HostState::cancelling);
         JobCounts before = jobs_.counts();
@@ -142,13 +146,16 @@ DrainReport ShutdownSequence::run() {
             log_warn("job ", name, " abandoned: never started");
             report.abandoned.push_back(name);
         }
-        if (!skipped(2)) jobs_.wait_idle_until(std::chrono::steady_clock::now() + options_.cancel_grace);
+        if (participant_ != nullptr) participant_->cancel();
+        const auto grace_end = std::chrono::steady_clock::now() + options_.cancel_grace;
+        if (!skipped(2)) jobs_.wait_idle_until(grace_end);
+        if (!skipped(2) && participant_ != nullptr) participant_->wait_idle_until(grace_end);
         std::vector<std::string> still_running = jobs_.abandon_rest();
         for (const std::string& name : still_running) {
             log_error("job ", name, " abandoned: still running after the cancel grace");
             report.abandoned.push_back(name);
         }
-        report.workers_finished = still_running.empty();
+        report.workers_finished = still_running.empty() && (participant_ == nullptr || participant_->finished());
         report.cancelled = jobs_.cancelled_names();
     }
     set_state(HostState::stopped);
@@ -161,6 +168,7 @@ DrainReport ShutdownSequence::run() {
             << end.completed << " failed=" << end.failed << " cancelled=" << end.cancelled
             << " abandoned=" << end.abandoned << " rejected=" << (end.rejected_full + end.rejected_stopping)
             << " took=" << report.took.count() << "ms exit=" << report.exit_status;
+    if (participant_ != nullptr) summary << participant_->summary();
     if (!report.cancelled.empty()) summary << " cancelled_jobs=" << name_list(report.cancelled);
     if (!report.abandoned.empty()) summary << " abandoned_jobs=" << name_list(report.abandoned);
     report.summary = summary.str();

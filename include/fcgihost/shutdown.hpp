@@ -14,6 +14,7 @@
 // Every abandoned job is logged by name; the sequence ends with one summary line.
 #pragma once
 
+#include "fcgihost/drain_participant.hpp"
 #include "fcgihost/job_queue.hpp"
 #include "fcgihost/server.hpp"
 
@@ -60,6 +61,9 @@ public:
     // cancelling, stopped), e.g. to tell systemd. Set it before run().
     void on_state_change(std::function<void(HostState)> observer) { observer_ = std::move(observer); }
 
+    // Drains `participant` (durable jobs) with the same steps and deadline. Set it before run().
+    void add_participant(DrainParticipant* participant) { participant_ = participant; }
+
     // Records a signal; for the SignalWatcher. Never blocks for long, never throws.
     void notify_signal(int sig);
     // Starts the drain as a first SIGTERM would.
@@ -80,6 +84,7 @@ private:
     std::function<void(HostState)> observer_;
     Server* const server_;
     JobQueue& jobs_;
+    DrainParticipant* participant_ = nullptr;  // may be null
     const DrainOptions options_;
 
     mutable boost::mutex mutex_;
