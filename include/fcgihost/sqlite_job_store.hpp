@@ -1,8 +1,10 @@
 // SqliteJobStore: the embedded JobStore, one SQLite file (--job-store PATH).
 //
 // DESIGN
-// - WAL and synchronous=FULL: a committed enqueue survives a power cut; readers never
-//   block the writer.
+// - WAL and synchronous=FULL for enqueues: a committed enqueue survives a power cut;
+//   readers never block the writer. Claims and job ends commit without their own fsync
+//   (they reach the disk with the next enqueue or checkpoint): a power cut can only undo
+//   them, and an undone claim or end makes the job run again, as at-least-once allows.
 // - Every write is one BEGIN IMMEDIATE transaction: a deferred transaction that reads and
 //   then writes fails with SQLITE_BUSY at once whatever busy_timeout says.
 // - Several processes may share the file. SQLite's busy handler polls with growing sleeps,

@@ -80,7 +80,11 @@ Connection::~Connection() {
     if (lock_fd >= 0) ::close(lock_fd);
 }
 
-void Connection::write(const std::function<void()>& body) {
+void Connection::write(const std::function<void()>& body, Sync sync) {
+    if (sync != sync_) {
+        exec(db, sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        sync_ = sync;
+    }
     FileLock lock(lock_fd);
     exec(db, "BEGIN IMMEDIATE");
     try {

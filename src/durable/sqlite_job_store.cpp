@@ -152,13 +152,13 @@ std::vector<DurableJob> SqliteJobStore::claim(std::size_t limit, const std::vect
             claimed.push_back(DurableJob{update.integer(0), update.text(1), update.text(2),
                                          static_cast<unsigned>(update.integer(3)) + 1});
         }
-    });
+    }, Connection::Sync::relaxed);
     return claimed;
 }
 
 void SqliteJobStore::complete(std::int64_t id) {
     Lease c(*this);
-    c->write([&] { Statement(c->db, "DELETE FROM jobs WHERE id = ?1").bind(1, id).run(); });
+    c->write([&] { Statement(c->db, "DELETE FROM jobs WHERE id = ?1").bind(1, id).run(); }, Connection::Sync::relaxed);
 }
 
 bool SqliteJobStore::fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) {
@@ -173,7 +173,7 @@ bool SqliteJobStore::fail(std::int64_t id, const std::string& error, std::chrono
         update.bind(1, id).bind(2, error).bind(3, unix_ms_now() + retry_in.count());
         dead = update.step() && update.text(0) == "dead";
         update.run();
-    });
+    }, Connection::Sync::relaxed);
     return dead;
 }
 
@@ -185,7 +185,7 @@ void SqliteJobStore::release(std::int64_t id) {
                   " lease_until = NULL WHERE id = ?1 AND state = 'running'")
             .bind(1, id)
             .run();
-    });
+    }, Connection::Sync::relaxed);
 }
 
 void SqliteJobStore::renew(const JobOwner& owner, std::chrono::milliseconds lease) {
@@ -196,7 +196,7 @@ void SqliteJobStore::renew(const JobOwner& owner, std::chrono::milliseconds leas
                   " AND owner_start = ?3")
             .bind(1, owner.host).bind(2, owner.pid).bind(3, owner.start).bind(4, unix_ms_now() + lease.count())
             .run();
-    });
+    }, Connection::Sync::relaxed);
 }
 
 std::size_t SqliteJobStore::rescue() {
@@ -229,7 +229,7 @@ std::size_t SqliteJobStore::rescue() {
         }
         Statement(c->db, std::string(free_sql) + "lease_until < ?1").bind(1, now).run();
         freed += static_cast<std::size_t>(sqlite3_changes(c->db));
-    });
+    }, Connection::Sync::relaxed);
     return freed;
 }
 
