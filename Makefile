@@ -21,12 +21,14 @@ SOVERSION   = 0
 # they win. Boost.Thread has no pkg-config file on Debian.
 FCGI_CFLAGS     := $(shell $(PKG_CONFIG) --cflags fcgi 2>/dev/null)
 FCGI_LIBS       := $(or $(shell $(PKG_CONFIG) --libs fcgi 2>/dev/null),-lfcgi)
-PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS)
+PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS) $(SQLITE_CFLAGS)
 PROJECT_CXXFLAGS = -std=c++17 -pthread -MMD -MP $(WARN) $(WERROR)
-PROJECT_LIBS     = $(FCGI_LIBS) -lboost_thread -lboost_chrono
+SQLITE_CFLAGS   := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS     := $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3)
+PROJECT_LIBS     = $(FCGI_LIBS) $(SQLITE_LIBS) -lboost_thread -lboost_chrono
 LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
-LIB_SRC   = $(wildcard src/*.cpp)
+LIB_SRC   = $(wildcard src/*.cpp src/durable/*.cpp)
 DEMO_SRC  = $(wildcard src/demo/*.cpp)
 TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
@@ -36,9 +38,10 @@ SONAME    = libfcgihost.so.$(SOVERSION)
 SHLIB     = $(BUILD)/libfcgihost.so.$(VERSION)
 SHLINKS   = $(BUILD)/$(SONAME) $(BUILD)/libfcgihost.so
 DEMO      = $(BUILD)/fcgihost-demo
+JOBS_TOOL = $(BUILD)/fcgihost-jobs
 TESTS     = $(BUILD)/fcgihost-tests
 
-BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev
+BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libsqlite3-dev
 UNIT_PACKAGES  = $(BUILD_PACKAGES) libcppunit-dev
 TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
                  haproxy lighttpd caddy libfcgi-bin
@@ -47,7 +50,7 @@ BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 
 .PHONY: all test-runner check test check-unit run bench install uninstall clean \
 	deps-build deps-unit deps-test deps-run deps-bench check-asan check-tsan fuzz soak
-all: $(LIB) $(SHLIB) $(SHLINKS) $(DEMO)
+all: $(LIB) $(SHLIB) $(SHLINKS) $(DEMO) $(JOBS_TOOL)
 
 # Order-only: the package check runs before the first compile, not after a missing header.
 $(BUILD)/obj/%.o: %.cpp | deps-build
@@ -69,10 +72,14 @@ $(SHLINKS): $(SHLIB)
 $(DEMO): $(call obj,$(DEMO_SRC)) $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 
+# fcgihost-jobs: lists, shows, retries and deletes durable jobs in a --job-store file.
+$(JOBS_TOOL): $(call obj,src/jobs_tool/main.cpp) $(LIB)
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+
 # The test runner needs CppUnit, which a plain `make` does not. The integration tests run
 # the demo binary that sits next to it.
 $(call obj,$(TEST_SRC)): | deps-unit
-$(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp) $(LIB) | $(DEMO)
+$(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp src/demo/demo_durable.cpp) $(LIB) | $(DEMO) $(JOBS_TOOL)
 	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
 test-runner: $(TESTS)
 
@@ -106,6 +113,9 @@ $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/bench_app $(BUILD)/queue_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+# Durable enqueue latency against queue() (not run by bench/run.sh yet: `make $(BUILD)/durable_bench`).
+$(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 bench: deps-bench
@@ -134,7 +144,7 @@ install: all
 	sed $(PC_SUBST) src/fcgihost-shared.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/fcgihost-shared.pc
 	sed $(PC_SUBST) src/fcgihostConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/fcgihostConfig.cmake
 	sed $(PC_SUBST) src/fcgihostConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/fcgihostConfigVersion.cmake
-	install -m 755 $(DEMO) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(DEMO) $(JOBS_TOOL) $(DESTDIR)$(BINDIR)/
 
 # Removes what `install` put there, and the directories of ours it leaves empty.
 uninstall:
@@ -142,7 +152,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/pkgconfig/,fcgihost.pc fcgihost-shared.pc)
 	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,fcgihostConfig.cmake fcgihostConfigVersion.cmake)
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/fcgihost/,$(HEADERS))
-	rm -f $(DESTDIR)$(BINDIR)/fcgihost-demo
+	rm -f $(DESTDIR)$(BINDIR)/fcgihost-demo $(DESTDIR)$(BINDIR)/fcgihost-jobs
 	rmdir $(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(INCLUDEDIR)/fcgihost 2>/dev/null || true
 
 deps-build:

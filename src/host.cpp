@@ -1,10 +1,12 @@
 #include "fcgihost/host.hpp"
 
 #include "listen_policy.hpp"
+#include "durable/durable_runner.hpp"
 
 #include "fcgihost/listener.hpp"
 #include "fcgihost/log.hpp"
 #include "fcgihost/signals.hpp"
+#include "fcgihost/sqlite_job_store.hpp"
 #include "fcgihost/systemd_notify.hpp"
 
 #include <fcgiapp.h>
@@ -44,9 +46,21 @@ HostOptions resolved(HostOptions o) {
 Host::Host(HostOptions options)
     : options_(resolved(std::move(options))),
       jobs_(queue_options(options_)),
-      started_(std::chrono::steady_clock::now()) {}
+      no_store_(durable::no_store_queue()),
+      started_(std::chrono::steady_clock::now()) {
+    if (!options_.durable.store.empty()) {
+        durable_ = std::make_unique<durable::DurableRunner>(std::make_unique<SqliteJobStore>(options_.durable.store),
+                                                            options_.durable, options_.workers, options_.queue_capacity);
+    }
+}
 
 Host::~Host() = default;
+
+void Host::add_durable_kind(const std::string& kind, DurableHandler handler) {
+    if (durable_) durable_->add_kind(kind, std::move(handler));
+}
+
+DurableQueue& Host::durable() { return durable_ ? static_cast<DurableQueue&>(*durable_) : *no_store_; }
 
 Response Host::dispatch(const Request& request) const {
     if (!options_.status_path.empty() && request.path() == options_.status_path) {
@@ -69,6 +83,14 @@ StatusSnapshot Host::status() const {
     s.request_threads = options_.threads;
     s.workers = options_.workers;
     s.jobs = jobs_.counts();
+    if (durable_) {
+        s.durable_enabled = true;
+        try {
+            s.durable = durable_->store().counts();
+        } catch (const StoreError& e) {
+            log_warn("status: ", e.what());
+        }
+    }
     if (const Server* server = server_.load()) s.requests = server->counts();
     if (const ShutdownSequence* sequence = sequence_.load()) {
         s.state = sequence->state();
@@ -91,12 +113,18 @@ int Host::run() {
              options_.drain_timeout.count(), " ms, cancel grace ", options_.cancel_grace.count(), " ms");
 
     jobs_.start();
+    if (durable_) {
+        durable_->start();
+        log_info("durable jobs in ", options_.durable.store, "; retry base ", options_.durable.retry_base.count(),
+                 " ms, max attempts ", options_.durable.max_attempts);
+    }
     ServerOptions server_options;
     server_options.threads = options_.threads;
     server_options.max_body = options_.max_body;
     server_options.io_timeout = options_.io_timeout;
     Server server(listener, [this](const Request& r) { return dispatch(r); }, server_options);
     ShutdownSequence sequence(&server, jobs_, DrainOptions{options_.drain_timeout, options_.cancel_grace});
+    if (durable_) sequence.add_participant(durable_.get());
     server_ = &server;
     sequence_ = &sequence;
     server.start();
@@ -153,6 +181,9 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
         Host host(options);
         if (setup) setup(host);
         return host.run();
+    } catch (const StoreError& e) {
+        log_error(e.what());
+        return 2;
     } catch (const ListenerError&) {
         return 1;  // already logged
     } catch (const std::exception& e) {

@@ -293,6 +293,7 @@ void add_host_options(OptionSet& set, HostOptions& o) {
         else if (v == "error") o.log_level = LogLevel::error;
         else throw std::invalid_argument("expected debug, info, warn or error");
     });
+    add_durable_options(set, o.durable);
 }
 
 }  // namespace fcgihost

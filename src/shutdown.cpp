@@ -81,6 +81,7 @@ void ShutdownSequence::notify_signal(int sig) {
         // The skip is recorded where each wait checks it, under the lock it waits on, so
         // it does not matter whether a wait has started yet.
         jobs_.interrupt_wait(skip_through);
+        if (participant_ != nullptr) participant_->interrupt_wait(skip_through);
         if (server_ != nullptr) server_->interrupt_wait(skip_through);
     } else {
         log_info(signal_name(sig), " during the drain: ignored (send SIGINT to skip ahead)");
@@ -136,14 +137,16 @@ void ShutdownSequence::cancel_step(WaitResult drained, DrainReport& report) {
         log_warn("job ", name, " abandoned: never started");
         report.abandoned.push_back(name);
     }
+    if (participant_ != nullptr) participant_->cancel();
     const auto grace_end = std::chrono::steady_clock::now() + options_.cancel_grace;
     jobs_.wait_idle_until(grace_end, kStepGrace);
+    if (participant_ != nullptr) participant_->wait_idle_until(grace_end, kStepGrace);
     std::vector<std::string> still_running = jobs_.abandon_rest();
     for (const std::string& name : still_running) {
         log_error("job ", name, " abandoned: still running after the cancel grace");
         report.abandoned.push_back(name);
     }
-    report.workers_finished = still_running.empty();
+    report.workers_finished = still_running.empty() && (participant_ == nullptr || participant_->finished());
     if (server_ != nullptr && !report.requests_finished) {
         // Request threads with nothing in flight end within moments of the stop; waiting
         // for them lets the process exit with every thread joined.
@@ -176,14 +179,19 @@ DrainReport ShutdownSequence::run() {
 
     DrainReport report;
     jobs_.request_stop();
+    if (participant_ != nullptr) participant_->request_stop();
     if (server_ != nullptr) {
         server_->begin_stop();
         report.requests_finished = server_->wait_stopped_until(deadline, kStepDrain);
         if (!report.requests_finished) log_warn("requests still in flight; the drain goes on without them");
     }
     jobs_.close();
+    if (participant_ != nullptr) participant_->close();
 
-    const WaitResult drained = jobs_.wait_idle_until(deadline, kStepDrain);
+    WaitResult drained = jobs_.wait_idle_until(deadline, kStepDrain);
+    if (drained == WaitResult::idle && participant_ != nullptr) {
+        drained = participant_->wait_idle_until(deadline, kStepDrain);
+    }
     if (drained != WaitResult::idle || !report.requests_finished) cancel_step(drained, report);
     report.cancelled = jobs_.cancelled_names();  // a job can give up before any deadline
     set_state(HostState::stopped);
@@ -198,6 +206,7 @@ DrainReport ShutdownSequence::run() {
             << " abandoned=" << end.abandoned << " rejected=" << (end.rejected_full + end.rejected_stopping)
             << " requests_unfinished=" << report.requests_unfinished << " took=" << report.took.count()
             << "ms exit=" << report.exit_status;
+    if (participant_ != nullptr) summary << participant_->summary();
     if (!report.cancelled.empty()) summary << " cancelled_jobs=" << name_list(report.cancelled);
     if (!report.abandoned.empty()) summary << " abandoned_jobs=" << name_list(report.abandoned);
     report.summary = summary.str();

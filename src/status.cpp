@@ -20,7 +20,13 @@ std::string status_json(const StatusSnapshot& s) {
         << ",\"rejected_full\":" << s.jobs.rejected_full << ",\"rejected_stopping\":" << s.jobs.rejected_stopping
         << ",\"cancelled\":" << s.jobs.cancelled << ",\"abandoned\":" << s.jobs.abandoned
         << ",\"capacity\":" << s.jobs.capacity << ",\"high_water\":" << s.jobs.high_water
-        << ",\"workers\":" << s.workers << "}}\n";
+        << ",\"workers\":" << s.workers << "}";
+    if (s.durable_enabled) {
+        out << ",\"durable\":{\"waiting\":" << s.durable.waiting << ",\"scheduled\":" << s.durable.scheduled
+            << ",\"running\":" << s.durable.running << ",\"retrying\":" << s.durable.retrying
+            << ",\"dead\":" << s.durable.dead << "}";
+    }
+    out << "}\n";
     return out.str();
 }
 
@@ -65,6 +71,13 @@ std::string status_prometheus(const StatusSnapshot& s) {
     metric(out, "jobs_queue_capacity", "gauge", "Queue capacity.", static_cast<double>(s.jobs.capacity));
     metric(out, "jobs_queue_high_water", "gauge", "Most jobs ever waiting at once.",
            static_cast<double>(s.jobs.high_water));
+    if (s.durable_enabled) {
+        out << "# HELP fcgihost_durable_jobs Durable jobs in the store by state.\n# TYPE fcgihost_durable_jobs gauge\n";
+        const std::pair<const char*, std::uint64_t> states[] = {{"waiting", s.durable.waiting},
+            {"scheduled", s.durable.scheduled}, {"running", s.durable.running}, {"retrying", s.durable.retrying},
+            {"dead", s.durable.dead}};
+        for (const auto& st : states) out << "fcgihost_durable_jobs{state=\"" << st.first << "\"} " << st.second << "\n";
+    }
     return out.str();
 }
 

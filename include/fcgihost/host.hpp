@@ -14,6 +14,7 @@
 //     }
 #pragma once
 
+#include "fcgihost/durable_queue.hpp"
 #include "fcgihost/job_queue.hpp"
 #include "fcgihost/options.hpp"
 #include "fcgihost/router.hpp"
@@ -23,14 +24,18 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 
 namespace fcgihost {
+
+namespace durable { class DurableRunner; }
 
 class Host {
 public:
     Host(const Host&) = delete;
     Host& operator=(const Host&) = delete;
 
+    // Throws StoreError if --job-store names a store that cannot be opened.
     explicit Host(HostOptions options);
     ~Host();
 
@@ -38,6 +43,11 @@ public:
     Router& router() { return router_; }
     JobQueue& jobs() { return jobs_; }
     const HostOptions& options() const { return options_; }
+
+    // Durable jobs (durable_queue.hpp). Register every kind before run(). Without
+    // --job-store, durable() refuses every job with no_store.
+    void add_durable_kind(const std::string& kind, DurableHandler handler);
+    DurableQueue& durable();
 
     // Opens the listener, serves until a stop signal, drains. Returns the exit status:
     // kExitDrained, kExitWorkLost, or 1 when the listener cannot be opened. Preconditions:
@@ -54,6 +64,8 @@ private:
     const HostOptions options_;
     Router router_;
     JobQueue jobs_;
+    std::unique_ptr<durable::DurableRunner> durable_;  // null without --job-store
+    std::unique_ptr<DurableQueue> no_store_;           // durable() without --job-store
     const std::chrono::steady_clock::time_point started_;
     std::atomic<const Server*> server_{nullptr};              // set while run() serves
     std::atomic<const ShutdownSequence*> sequence_{nullptr};  // set while run() serves

@@ -7,6 +7,7 @@
 // before they open any socket.
 #pragma once
 
+#include "fcgihost/durable_options.hpp"
 #include "fcgihost/job_queue.hpp"
 #include "fcgihost/log.hpp"
 
@@ -94,6 +95,7 @@ struct HostOptions {
     WorkerPolicy worker_policy = WorkerPolicy::batch;
     LogLevel log_level = LogLevel::info;
     bool allow_any_peer = false;                       // TCP on a non-loopback address without FCGI_WEB_SERVER_ADDRS
+    DurableOptions durable;                            // --job-*
 };
 
 // Declares the host's flags (--threads, --drain-timeout, ...) bound to `options`.

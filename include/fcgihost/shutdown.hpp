@@ -20,6 +20,7 @@
 // still in flight when it ends are lost work too (requests_unfinished, kExitWorkLost).
 #pragma once
 
+#include "fcgihost/drain_participant.hpp"
 #include "fcgihost/job_queue.hpp"
 #include "fcgihost/server.hpp"
 
@@ -68,6 +69,9 @@ public:
     // cancelling, stopped), e.g. to tell systemd. Set it before run().
     void on_state_change(std::function<void(HostState)> observer) { observer_ = std::move(observer); }
 
+    // Drains `participant` (durable jobs) with the same steps and deadline. Set it before run().
+    void add_participant(DrainParticipant* participant) { participant_ = participant; }
+
     // Records a signal; for the SignalWatcher. Never blocks for long, never throws.
     void notify_signal(int sig);
     // Starts the drain as a first SIGTERM would.
@@ -87,6 +91,7 @@ private:
     std::function<void(HostState)> observer_;
     Server* const server_;
     JobQueue& jobs_;
+    DrainParticipant* participant_ = nullptr;  // may be null
     const DrainOptions options_;
 
     mutable boost::mutex mutex_;

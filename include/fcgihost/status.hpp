@@ -2,6 +2,7 @@
 #pragma once
 
 #include "fcgihost/job_queue.hpp"
+#include "fcgihost/job_store.hpp"
 #include "fcgihost/server.hpp"
 #include "fcgihost/shutdown.hpp"
 
@@ -18,6 +19,8 @@ struct StatusSnapshot {
     int pid = 0;
     ServerCounts requests;
     JobCounts jobs;
+    bool durable_enabled = false;  // --job-store given
+    StoredCounts durable;          // rows in the store by state (every process sharing it)
 };
 
 std::string status_json(const StatusSnapshot& status);

@@ -1,5 +1,7 @@
 #include "demo_routes.hpp"
 
+#include "demo_durable.hpp"
+
 #include "fcgihost/log.hpp"
 
 #include <fcntl.h>
@@ -65,11 +67,11 @@ void append_done_line(const std::string& path, const std::string& id) {
     if (!synced) throw std::runtime_error("job log " + path + ": fsync failed");
 }
 
-void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options) {
+void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options, DurableQueue* durable) {
     router.get("/", [](const Request&) { return Response::text(200, "hello\n"); });
 
     std::string job_log = options.job_log;
-    router.get("/work", [&jobs, job_log](const Request& request) {
+    router.get("/work", [&jobs, job_log, durable](const Request& request) {
         std::string id = job_id(request);
         if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
         long ms = 0;
@@ -77,6 +79,10 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
         if (ms_text.empty() || ms_text.size() > 7 || ms_text.find_first_not_of("0123456789") != std::string::npos ||
             (ms = std::stol(ms_text)) > kMaxWorkMs) {
             return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
+        }
+        if (request.query("durable") == "1") {
+            if (durable == nullptr) return Response::json(503, "{\"id\":\"" + id + "\",\"queued\":false,\"reason\":\"no_store\"}\n");
+            return enqueue_durable(*durable, id, "work", {{"id", id}, {"ms", std::to_string(ms)}}, request.query("key"));
         }
         QueueResult result = jobs.queue("work:" + id, [id, ms, job_log](const CancellationToken& token) {
             // Sleeps through "stopping" (the drain exists to let this finish) and wakes at
@@ -94,9 +100,17 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
         return queued_response(id, result);
     });
 
-    router.get("/fail", [&jobs](const Request& request) {
+    router.get("/fail", [&jobs, durable](const Request& request) {
         std::string id = job_id(request);
         if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
+        if (request.query("durable") == "1") {
+            const std::string times = request.query("times", "1");
+            if (times.empty() || times.size() > 4 || times.find_first_not_of("0123456789") != std::string::npos) {
+                return bad_request("times: a whole number up to 9999");
+            }
+            if (durable == nullptr) return Response::json(503, "{\"id\":\"" + id + "\",\"queued\":false,\"reason\":\"no_store\"}\n");
+            return enqueue_durable(*durable, id, "fail", {{"id", id}, {"times", times}}, request.query("key"));
+        }
         QueueResult result = jobs.queue("fail:" + id, [id](const CancellationToken&) {
             throw std::runtime_error("job " + id + " failed on purpose (/fail)");
         });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "fcgihost/background_queue.hpp"
+#include "fcgihost/durable_queue.hpp"
 #include "fcgihost/router.hpp"
 
 #include <string>
@@ -14,8 +15,10 @@ struct DemoOptions {
     std::string job_log;  // file that gets "done <id>" per finished job; "" logs it instead
 };
 
-// GET /, GET /work?ms=N&id=X, GET /fail?id=X, POST /echo.
-void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options);
+// GET /, GET /work?ms=N&id=X, GET /fail?id=X, POST /echo. With `durable` (may be null:
+// then durable=1 gets 503), /work and /fail take durable=1 (and key=K for a unique key).
+void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options,
+                     DurableQueue* durable = nullptr);
 
 // Appends "done <id>\n" to `path` with one write and fsync. Throws std::runtime_error if
 // the file cannot be opened or written (the job then counts as failed, and says why).

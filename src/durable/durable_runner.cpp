@@ -1,0 +1,318 @@
+#include "durable/durable_runner.hpp"
+
+#include "fcgihost/log.hpp"
+
+#include <boost/thread/lock_guard.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace fcgihost {
+namespace durable {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How soon jobs enqueued by other processes sharing the store are seen.
+constexpr std::chrono::milliseconds kPollInterval{200};
+constexpr std::chrono::milliseconds kMaintenanceInterval{1000};
+constexpr std::chrono::milliseconds kMaxBackoff{24LL * 3600 * 1000};
+
+void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock, Clock::time_point until) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now());
+    if (left.count() > 0) cv.wait_for(lock, boost::chrono::microseconds(left.count()));
+}
+
+}  // namespace
+
+DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
+                             std::size_t enqueue_capacity)
+    : store_(std::move(store)), options_(std::move(options)), workers_count_(workers), owner_(JobOwner::self()) {
+    batcher_ = std::make_unique<EnqueueBatcher>(*store_, enqueue_capacity, [this] {
+        {
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            wake_ = true;
+            nothing_due_ = false;
+        }
+        dispatcher_wake_.notify_one();
+    });
+}
+
+DurableRunner::~DurableRunner() {
+    batcher_.reset();  // commits what request threads handed over before it stops
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        closed_ = true;
+        exit_ = true;
+    }
+    source_.cancel();
+    work_ready_.notify_all();
+    dispatcher_wake_.notify_all();
+    if (dispatcher_.joinable()) dispatcher_.join();
+    workers_.join_all();
+    for (const DurableJob& job : ready_) record(Ending{job, Outcome::released, "", {}});
+}
+
+void DurableRunner::add_kind(const std::string& kind, DurableHandler handler) {
+    if (kinds_.emplace(kind, std::move(handler)).second) kind_names_.push_back(kind);
+}
+
+void DurableRunner::start() {
+    dispatcher_ = boost::thread([this] { dispatcher_main(); });
+    for (unsigned i = 0; i < workers_count_; ++i) workers_.create_thread([this] { worker_main(); });
+}
+
+EnqueueResult DurableRunner::enqueue(const std::string& kind, std::string payload, const EnqueueOptions& options) {
+    EnqueueResult refused;
+    if (kinds_.find(kind) == kinds_.end()) {
+        refused.status = EnqueueStatus::unknown_kind;
+    } else if (payload.size() > kMaxDurablePayload) {
+        refused.status = EnqueueStatus::too_large;
+    } else {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (closed_) refused.status = EnqueueStatus::stopping;
+    }
+    if (refused.status != EnqueueStatus::store_error) {
+        log_warn("durable job ", kind, " refused: ", to_string(refused.status), " (", payload.size(), " bytes)");
+        return refused;
+    }
+    NewJob job{kind, std::move(payload), options};
+    if (job.options.max_attempts == 0) job.options.max_attempts = options_.max_attempts;
+    EnqueueResult result = batcher_->submit(std::move(job));
+    if (result.status == EnqueueStatus::store_error) {
+        log_error("durable job ", kind, " refused: ", result.message);
+    } else if (result.status == EnqueueStatus::full) {
+        log_warn("durable job ", kind, " refused: too many enqueues waiting for the store");
+    }
+    return result;
+}
+
+RunCounts DurableRunner::run_counts() const {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    return counts_;
+}
+
+void DurableRunner::dispatcher_main() {
+    Clock::time_point next_maintenance = Clock::now();
+    Clock::time_point next_look = Clock::now();
+    boost::unique_lock<boost::mutex> lock(mutex_);
+    while (!exit_) {
+        const Clock::time_point now = Clock::now();
+        if (now >= next_maintenance) {
+            lock.unlock();
+            maintain();
+            lock.lock();
+            next_maintenance = now + kMaintenanceInterval;
+            continue;
+        }
+        const std::size_t busy = running_ + ready_.size();
+        const std::size_t slots = stop_claiming_ || busy >= workers_count_ ? 0 : workers_count_ - busy;
+        if (slots > 0 && (wake_ || now >= next_look)) {
+            wake_ = false;
+            lock.unlock();
+            std::optional<std::int64_t> due;
+            std::vector<DurableJob> claimed;
+            try {
+                due = store_->next_due(kind_names_);
+                if (due && *due <= unix_ms_now()) claimed = store_->claim(slots, kind_names_, owner_, options_.lease);
+            } catch (const std::exception& e) {
+                log_warn("durable jobs: cannot look for due jobs: ", e.what());
+            }
+            next_look = Clock::now() + kPollInterval;
+            const std::int64_t ms_to_due = due ? *due - unix_ms_now() : kPollInterval.count();
+            if (ms_to_due > 0 && ms_to_due < kPollInterval.count()) {
+                next_look = Clock::now() + std::chrono::milliseconds(ms_to_due);
+            }
+            lock.lock();
+            if (stop_claiming_) {
+                // cancel() ran while this claim was under way: these must go back, unstarted.
+                lock.unlock();
+                for (const DurableJob& job : claimed) record(Ending{job, Outcome::released, "", {}});
+                lock.lock();
+                continue;
+            }
+            for (const DurableJob& job : claimed) ready_.push_back(job);
+            nothing_due_ = claimed.size() < slots && !wake_;
+            if (!claimed.empty()) work_ready_.notify_all();
+            state_changed_.notify_all();
+            continue;
+        }
+        wait_until(dispatcher_wake_, lock, slots > 0 && !wake_ ? std::min(next_look, next_maintenance) : next_maintenance);
+    }
+}
+
+void DurableRunner::maintain() {
+    std::vector<Ending> retry;
+    bool renew = false;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        retry.swap(unrecorded_);
+        renew = running_ > 0 || !ready_.empty() || !retry.empty();
+    }
+    std::vector<Ending> still;
+    for (const Ending& ending : retry) {
+        if (!record(ending)) still.push_back(ending);
+    }
+    std::size_t rescued = 0;
+    try {
+        if (renew) store_->renew(owner_, options_.lease);
+        rescued = store_->rescue();
+    } catch (const std::exception& e) {
+        log_warn("durable jobs: store maintenance failed: ", e.what());
+    }
+    if (rescued > 0) log_info("durable jobs: ", rescued, " job(s) of a dead or silent owner are waiting again");
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    unrecorded_.insert(unrecorded_.end(), still.begin(), still.end());
+    if (rescued > 0) {
+        wake_ = true;
+        nothing_due_ = false;
+    }
+}
+
+void DurableRunner::worker_main() {
+    boost::unique_lock<boost::mutex> lock(mutex_);
+    for (;;) {
+        while (ready_.empty() && !exit_) work_ready_.wait(lock);
+        if (exit_) return;
+        DurableJob job = std::move(ready_.front());
+        ready_.pop_front();
+        ++running_;
+        lock.unlock();
+        run_one(job);
+        lock.lock();
+        --running_;
+        wake_ = true;
+        nothing_due_ = false;
+        dispatcher_wake_.notify_one();
+        state_changed_.notify_all();
+    }
+}
+
+void DurableRunner::run_one(const DurableJob& job) {
+    const CancellationToken token = source_.token();
+    Ending ending{job, Outcome::completed, "", {}};
+    try {
+        kinds_.at(job.kind)(job, token);
+    } catch (const JobCancelled&) {
+        ending.outcome = Outcome::released;  // it gave up: back to the store, no attempt used
+    } catch (const std::exception& e) {
+        ending.outcome = Outcome::failed;
+        ending.error = e.what();
+    } catch (...) {
+        ending.outcome = Outcome::failed;
+        ending.error = "unknown exception";
+    }
+    // Ending after the deadline cancelled it says nothing about the job: it runs again.
+    if (token.cancelled()) ending.outcome = Outcome::released;
+    if (ending.outcome == Outcome::failed) ending.retry_in = backoff(job.attempt);
+    if (!record(ending)) {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        unrecorded_.push_back(ending);
+    }
+}
+
+bool DurableRunner::record(const Ending& e) {
+    const DurableJob& job = e.job;
+    bool dead = false;
+    try {
+        if (e.outcome == Outcome::completed) store_->complete(job.id);
+        else if (e.outcome == Outcome::released) store_->release(job.id);
+        else dead = store_->fail(job.id, e.error, e.retry_in);
+    } catch (const std::exception& ex) {
+        log_error("durable job ", job.kind, ":", job.id, ": cannot record its end in the store (", ex.what(),
+                  "); trying again");
+        return false;
+    }
+    if (e.outcome == Outcome::failed && dead) {
+        log_error("durable job ", job.kind, ":", job.id, " dead after attempt ", job.attempt, ": ", e.error);
+    } else if (e.outcome == Outcome::failed) {
+        log_warn("durable job ", job.kind, ":", job.id, " attempt ", job.attempt, " failed: ", e.error, "; retry in ",
+                 e.retry_in.count(), " ms");
+    } else if (e.outcome == Outcome::released) {
+        log_info("durable job ", job.kind, ":", job.id, " cancelled; back in the store for the next start");
+    }
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    if (e.outcome == Outcome::completed) ++counts_.completed;
+    else if (e.outcome == Outcome::released) ++counts_.released;
+    else if (dead) ++counts_.dead;
+    else ++counts_.failed;
+    return true;
+}
+
+std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    const unsigned doublings = std::min(failed_attempt == 0 ? 0u : failed_attempt - 1, 30u);
+    double delay = static_cast<double>(options_.retry_base.count()) * static_cast<double>(1ULL << doublings);
+    delay = std::min(delay, static_cast<double>(kMaxBackoff.count()));
+    // Jitter (+-25%) keeps jobs that failed together from retrying in lockstep.
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    return std::chrono::milliseconds(static_cast<long long>(delay * jitter(random)));
+}
+
+bool DurableRunner::idle_locked() const {
+    if (running_ > 0 || !ready_.empty()) return false;
+    return stop_claiming_ || (nothing_due_ && !wake_);
+}
+
+void DurableRunner::request_stop() { source_.request_stop(); }
+
+void DurableRunner::close() {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    closed_ = true;
+}
+
+WaitResult DurableRunner::wait_idle_until(std::chrono::steady_clock::time_point deadline, unsigned step) {
+    boost::unique_lock<boost::mutex> lock(mutex_);
+    while (!idle_locked()) {
+        if (step != 0 && skipped_through_ >= step) return WaitResult::interrupted;
+        if (Clock::now() >= deadline) return WaitResult::deadline;
+        wait_until(state_changed_, lock, deadline);
+    }
+    return WaitResult::idle;
+}
+
+void DurableRunner::interrupt_wait(unsigned through_step) {
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (through_step > skipped_through_) skipped_through_ = through_step;
+    }
+    state_changed_.notify_all();
+}
+
+void DurableRunner::cancel() {
+    source_.cancel();
+    std::deque<DurableJob> unstarted;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        stop_claiming_ = true;
+        unstarted.swap(ready_);
+    }
+    for (const DurableJob& job : unstarted) {
+        if (!record(Ending{job, Outcome::released, "", {}})) {
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            unrecorded_.push_back(Ending{job, Outcome::released, "", {}});
+        }
+    }
+    state_changed_.notify_all();
+}
+
+bool DurableRunner::finished() {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    return running_ == 0;
+}
+
+std::string DurableRunner::summary() {
+    RunCounts c = run_counts();
+    std::string left = "?";
+    try {
+        left = std::to_string(store_->counts().left());
+    } catch (const std::exception& e) {
+        log_warn("durable jobs: cannot count what is left: ", e.what());
+    }
+    return " durable_completed=" + std::to_string(c.completed) + " durable_failed=" + std::to_string(c.failed) +
+           " durable_dead=" + std::to_string(c.dead) + " durable_released=" + std::to_string(c.released) +
+           " durable_left=" + left;
+}
+
+}  // namespace durable
+}  // namespace fcgihost
