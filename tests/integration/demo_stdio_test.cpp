@@ -1,8 +1,9 @@
 // The demo started with stdin, stdout or stderr closed (a careless init script, a parent
 // that daemonised badly): fds 0-2 are opened on /dev/null before anything else, so the
 // listener, the epoll fd and the stop eventfd do not take those numbers (log lines would go
-// into them, and programs the process starts would get them as stdio). And a process out
-// of fds at start says so in one line, before opening any socket.
+// into them, and programs the process starts would get them as stdio). A process that
+// cannot do that, or is out of fds for its signal pipe, says so in one line and exits 1
+// before opening any socket.
 #include "integration/demo_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <iostream>
 #include <memory>
 
 using namespace fcgihost::testing_support;
@@ -50,6 +52,7 @@ class DemoStdioTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(with_stdin_stdout_and_stderr_closed_it_serves_and_stops_cleanly);
     CPPUNIT_TEST(with_only_stdin_closed_the_log_still_gets_every_line);
     CPPUNIT_TEST(no_fd_left_for_the_signal_pipe_is_one_clear_line_and_exit_1);
+    CPPUNIT_TEST(no_dev_null_for_a_closed_stdin_is_one_clear_line_and_exit_1);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -89,6 +92,34 @@ public:
         const std::string log = demo->log();
         CPPUNIT_ASSERT_MESSAGE(log, log.find("ERROR [" + std::to_string(demo->pid()) +
                                              "] fatal: signal pipe: Too many open files\n") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(-1, access(dir.file("s").c_str(), F_OK));
+    }
+
+    void no_dev_null_for_a_closed_stdin_is_one_clear_line_and_exit_1() {
+        // An empty /dev, in a mount namespace of the demo's own (a chroot without /dev).
+        TempDir dir;
+        const std::string hide_dev = "mount -t tmpfs none /dev";
+        std::string refused;
+        try {
+            ChildProcess probe({"/usr/bin/unshare", "-m", "/bin/sh", "-c", hide_dev}, dir.file("probe"));
+            if (!probe.wait_exit(kBound) || probe.exit_code() != 0) refused = probe.log();
+        } catch (const std::exception& e) {
+            refused = e.what();
+        }
+        if (!refused.empty()) {
+            std::cout << "SKIPPED DemoStdioTest::no_dev_null_for_a_closed_stdin: no private mount namespace here "
+                         "(needs root and unshare): "
+                      << refused << std::endl;
+            return;
+        }
+        ChildProcess demo({"/usr/bin/unshare", "-m", "/bin/sh", "-c", hide_dev + " && exec 0<&- \"$0\" \"$@\"", demo_binary(),
+                           "--socket", dir.file("s")},
+                          dir.file("log"));
+        CPPUNIT_ASSERT(demo.wait_exit(kBound));
+        CPPUNIT_ASSERT_EQUAL(1, demo.exit_code());
+        CPPUNIT_ASSERT_EQUAL(std::string("fcgihost-demo: cannot open /dev/null for a closed stdin, stdout or stderr: No "
+                                         "such file or directory\n"),
+                             demo.log());
         CPPUNIT_ASSERT_EQUAL(-1, access(dir.file("s").c_str(), F_OK));
     }
 };
