@@ -26,8 +26,23 @@ std::atomic<int> signal_pipe_read{-1};
 std::atomic<int> signal_pipe_write{-1};
 static_assert(std::atomic<int>::is_always_lock_free, "a signal handler reads this");
 
+// The process that made the pipe. A child forked without exec keeps the handlers and the
+// pipe; a signal sent to it must not stop its parent.
+std::atomic<pid_t> signal_pipe_owner{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free, "a signal handler reads this");
+
 extern "C" void record_signal(int sig) {
     const int saved_errno = errno;
+    if (::getpid() != signal_pipe_owner.load(std::memory_order_relaxed)) {
+        // A forked child: the signal does to it what it would have done by default.
+        struct sigaction default_action {};
+        default_action.sa_handler = SIG_DFL;
+        sigemptyset(&default_action.sa_mask);
+        sigaction(sig, &default_action, nullptr);
+        ::raise(sig);
+        errno = saved_errno;
+        return;
+    }
     const unsigned char number = static_cast<unsigned char>(sig);
     // The write end never blocks: with 64 KiB of signals the watcher has not read yet, the
     // newest is dropped rather than the handler hanging the thread it interrupted.
@@ -49,6 +64,7 @@ int make_signal_pipe() {
         ::close(ends[1]);
         throw std::system_error(err, std::generic_category(), "signal pipe");
     }
+    signal_pipe_owner = ::getpid();
     signal_pipe_read = ends[0];
     signal_pipe_write = ends[1];
     return ends[0];

@@ -6,7 +6,9 @@
 // its callback. No signal is blocked in any thread: a blocked mask is inherited by every
 // program the process starts (fork/exec, posix_spawn, system(), popen()), and such a program
 // would ignore the SIGTERM systemd sends it at stop. A caught signal goes back to SIG_DFL
-// across exec, so children start with an empty mask and default dispositions.
+// across exec, so children start with an empty mask and default dispositions. A child
+// forked without exec keeps the handlers, but there they act as the default would (a
+// SIGTERM ends that child), rather than write to its parent's pipe.
 //
 // SIGPIPE and SIGXFSZ get a handler that does nothing, rather than SIG_IGN (which exec
 // keeps): a write to a web server that went away fails with EPIPE, a write past

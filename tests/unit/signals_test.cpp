@@ -1,6 +1,7 @@
 // Signals: with fcgihost's handlers installed, a program started from a job or a handler
 // (any thread; fork+exec, posix_spawn, system(), popen()) starts with none of the stop
-// signals blocked, ignored or caught, so a SIGTERM ends it; and a signal sent to the process
+// signals blocked, ignored or caught, so a SIGTERM ends it; a child forked without exec
+// dies of a SIGTERM instead of passing it to its parent; and a signal sent to the process
 // reaches the watcher's callback, on the watcher's thread.
 #include "fcgihost/signals.hpp"
 
@@ -134,6 +135,7 @@ class SignalsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(SignalsTest);
     CPPUNIT_TEST(children_start_with_no_signal_blocked_ignored_or_caught);
     CPPUNIT_TEST(a_signal_reaches_on_signal_on_the_watcher_thread);
+    CPPUNIT_TEST(a_child_forked_without_exec_dies_of_sigterm_and_the_parent_serves_on);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -184,6 +186,35 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), received.size());
         CPPUNIT_ASSERT_EQUAL(SIGHUP, received[0]);
         CPPUNIT_ASSERT(on_thread != std::this_thread::get_id());
+    }
+
+    void a_child_forked_without_exec_dies_of_sigterm_and_the_parent_serves_on() {
+        SavedSignalState saved;
+        boost::mutex mutex;
+        boost::condition_variable changed;
+        std::vector<int> received;  // guarded by mutex
+        {
+            SignalWatcher watcher([&](int sig) {
+                boost::lock_guard<boost::mutex> lock(mutex);
+                received.push_back(sig);
+                changed.notify_all();
+            });
+            const pid_t child = ::fork();
+            if (child == 0) {
+                ::kill(::getpid(), SIGTERM);  // a signal sent to oneself runs before kill returns
+                ::_exit(0);
+            }
+            int status = 0;
+            CPPUNIT_ASSERT_EQUAL(child, ::waitpid(child, &status, 0));
+            CPPUNIT_ASSERT(WIFSIGNALED(status));
+            CPPUNIT_ASSERT_EQUAL(SIGTERM, WTERMSIG(status));
+            // Anything the child wrote to the pipe is read before this SIGHUP.
+            CPPUNIT_ASSERT_EQUAL(0, ::kill(::getpid(), SIGHUP));
+            boost::unique_lock<boost::mutex> lock(mutex);
+            CPPUNIT_ASSERT(changed.wait_for(lock, boost::chrono::seconds(10), [&] { return !received.empty(); }));
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), received.size());
+        CPPUNIT_ASSERT_EQUAL(SIGHUP, received[0]);
     }
 };
 
