@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <system_error>
 #include <thread>
 
 extern char** environ;
@@ -163,12 +162,10 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
         return 2;
     }
     log_set_level(options.log_level);
-    try {
-        // Before FCGX_Init, which gives SIGUSR1 and SIGPIPE handlers of its own if they
-        // still have the default action.
-        install_signal_handlers();
-    } catch (const std::system_error& e) {
-        log_error("fatal: ", e.what());
+    // Before FCGX_Init, which gives SIGUSR1 and SIGPIPE handlers of its own if they still
+    // have the default action.
+    if (const int err = install_signal_handlers()) {
+        log_error("fatal: signal pipe: ", std::strerror(err));
         return 1;
     }
     if (FCGX_Init() != 0) {

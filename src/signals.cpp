@@ -2,6 +2,9 @@
 
 #include "fcgihost/log.hpp"
 
+#include <boost/thread/lock_guard.hpp>
+#include <boost/thread/mutex.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -54,20 +57,23 @@ extern "C" void record_signal(int sig) {
 extern "C" void do_nothing(int) {}
 
 // The pipe is made once and kept for the life of the process: a handler may still run
-// (and write to it) at any time.
+// (and write to it) at any time. Returns 0 or the errno of the failure.
 int make_signal_pipe() {
+    static boost::mutex made_mutex;  // guards the making, so two first callers make one pipe
+    boost::lock_guard<boost::mutex> lock(made_mutex);
+    if (signal_pipe_write.load() >= 0) return 0;
     int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "signal pipe");
+    if (::pipe2(ends, O_CLOEXEC) != 0) return errno;
     if (::fcntl(ends[1], F_SETFL, O_NONBLOCK) != 0) {
         const int err = errno;
         ::close(ends[0]);
         ::close(ends[1]);
-        throw std::system_error(err, std::generic_category(), "signal pipe");
+        return err;
     }
     signal_pipe_owner = ::getpid();
     signal_pipe_read = ends[0];
     signal_pipe_write = ends[1];
-    return ends[0];
+    return 0;
 }
 
 void set_handler(int sig, void (*handler)(int)) {
@@ -79,15 +85,14 @@ void set_handler(int sig, void (*handler)(int)) {
 }
 
 std::function<void(int)> after_installing_handlers(std::function<void(int)> on_signal) {
-    install_signal_handlers();
+    if (const int err = install_signal_handlers()) throw std::system_error(err, std::generic_category(), "signal pipe");
     return on_signal;
 }
 
 }  // namespace
 
-void install_signal_handlers() {
-    static const int made_once = make_signal_pipe();  // a throw here leaves it to the next call
-    (void)made_once;
+int install_signal_handlers() {
+    if (const int err = make_signal_pipe()) return err;
     sigset_t ours;
     sigemptyset(&ours);
     for (int sig : kRecordedSignals) {
@@ -100,6 +105,7 @@ void install_signal_handlers() {
     sigaddset(&ours, SIGXFSZ);
     // A mask inherited from whoever started the process would hold these back for ever.
     pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
+    return 0;
 }
 
 SignalWatcher::SignalWatcher(std::function<void(int)> on_signal)

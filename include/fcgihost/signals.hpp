@@ -27,16 +27,17 @@ namespace fcgihost {
 
 // Installs the handlers above and unblocks those signals in the calling thread (call it from
 // the main thread before starting others). Safe to call again (re-installs them; the
-// self-pipe is made once). Signals that arrive before a SignalWatcher runs wait in the pipe for it. Throws
-// std::system_error if the self-pipe cannot be created; the handlers are then not installed.
-void install_signal_handlers();
+// self-pipe is made once). Signals that arrive before a SignalWatcher runs wait in the pipe
+// for it. Returns 0, or the errno of a failure to make the self-pipe (nothing installed).
+int install_signal_handlers();
 
 class SignalWatcher {
 public:
     SignalWatcher(const SignalWatcher&) = delete;
     SignalWatcher& operator=(const SignalWatcher&) = delete;
 
-    // Installs the handlers (if not yet done) and starts the thread. `on_signal` runs on it
+    // Installs the handlers (if not yet done; throws std::system_error if that fails) and
+    // starts the thread. `on_signal` runs on it
     // for each SIGTERM, SIGINT, SIGQUIT or SIGHUP received (SIGUSR1 and SIGUSR2 are logged
     // and ignored); it must only record (take a lock, set state, notify). An exception from
     // it is logged, not propagated. Only one watcher may exist at a time.

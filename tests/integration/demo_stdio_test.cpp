@@ -85,6 +85,12 @@ public:
     void no_fd_left_for_the_signal_pipe_is_one_clear_line_and_exit_1() {
         // With 4 fds the loader still works (one at a time); fds 0-2 are open, so only fd 3
         // is free and the self-pipe, which needs two, cannot be made.
+#ifdef __SANITIZE_ADDRESS__
+        // UBSan's vptr check makes a pipe of its own to probe memory; out of fds, it reports
+        // the first virtual call (the log line's ostringstream) as an error.
+        std::cout << "SKIPPED DemoStdioTest::no_fd_left_for_the_signal_pipe in the ASan/UBSan build" << std::endl;
+        return;
+#endif
         TempDir dir;
         std::unique_ptr<ChildProcess> demo = start_demo("ulimit -n 4 &&", dir.file("s"), dir.file("log"));
         CPPUNIT_ASSERT(demo->wait_exit(kBound));

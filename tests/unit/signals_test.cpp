@@ -141,7 +141,7 @@ class SignalsTest : public CppUnit::TestFixture {
 public:
     void children_start_with_no_signal_blocked_ignored_or_caught() {
         SavedSignalState saved;
-        install_signal_handlers();
+        CPPUNIT_ASSERT_EQUAL(0, install_signal_handlers());
         TempDir dir;
         std::vector<std::pair<std::string, std::string>> statuses;  // how started, /proc/self/status
         std::string error;
