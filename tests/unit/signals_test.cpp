@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -189,6 +190,12 @@ public:
     }
 
     void a_child_forked_without_exec_dies_of_sigterm_and_the_parent_serves_on() {
+#ifdef __SANITIZE_THREAD__
+        // TSan defers signals to its own safe points, and in a child forked from a process
+        // with live threads it never reaches one: the handler does not run at all.
+        std::cout << "SKIPPED SignalsTest::a_child_forked_without_exec... in the TSan build" << std::endl;
+        return;
+#endif
         SavedSignalState saved;
         boost::mutex mutex;
         boost::condition_variable changed;
@@ -201,7 +208,9 @@ public:
             });
             const pid_t child = ::fork();
             if (child == 0) {
-                ::kill(::getpid(), SIGTERM);  // a signal sent to oneself runs before kill returns
+                ::alarm(10);  // a child the SIGTERM did not end dies of SIGALRM, not hangs
+                ::kill(::getpid(), SIGTERM);
+                ::pause();  // returns once a handler ran and returned: the child did not die of it
                 ::_exit(0);
             }
             int status = 0;
