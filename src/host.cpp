@@ -10,10 +10,13 @@
 #include "fcgihost/systemd_notify.hpp"
 
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -39,6 +42,24 @@ JobQueueOptions queue_options(const HostOptions& o) {
 HostOptions resolved(HostOptions o) {
     if (o.threads == 0) o.threads = default_threads();
     return o;
+}
+
+// Fds 0-2 the process was started without are opened on /dev/null. Otherwise the next fds
+// opened (listener, epoll, stop eventfd) take those numbers: log lines meant for stderr go
+// into one of them, and programs the process starts get them as stdio. An open fd is left
+// as it is: fd 0 may be a listening socket handed over by spawn-fcgi or mod_fcgid.
+bool reserve_standard_fds() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        // Not O_CLOEXEC: programs the process starts should find their stdio open too.
+        int null_fd = open("/dev/null", O_RDWR);
+        if (null_fd < 0) return false;
+        if (null_fd != fd) {  // only if another thread opened an fd in between
+            dup2(null_fd, fd);
+            close(null_fd);
+        }
+    }
+    return true;
 }
 
 }  // namespace
@@ -129,11 +150,10 @@ int Host::run() {
     sequence_ = &sequence;
     server.start();
     // Type=notify units: started once requests are served; stopping from the first signal.
-    SystemdNotifier systemd;
-    systemd.notify("READY=1\nSTATUS=serving on " + listener.description());
-    sequence.on_state_change([&systemd](HostState state) {
-        if (state == HostState::draining) systemd.notify("STOPPING=1\nSTATUS=draining background jobs");
-        if (state == HostState::cancelling) systemd.notify("STATUS=drain deadline passed; cancelling jobs");
+    systemd_.notify("READY=1\nSTATUS=serving on " + listener.description());
+    sequence.on_state_change([this](HostState state) {
+        if (state == HostState::draining) systemd_.notify("STOPPING=1\nSTATUS=draining background jobs");
+        if (state == HostState::cancelling) systemd_.notify("STATUS=drain deadline passed; cancelling jobs");
     });
     DrainReport report;
     {
@@ -151,6 +171,11 @@ int Host::run() {
 
 int run_main(int argc, char** argv, const std::string& program, const std::function<void(OptionSet&)>& add_flags,
              const std::function<void(Host&)>& setup, HostOptions defaults) {
+    if (!reserve_standard_fds()) {
+        std::fprintf(stderr, "%s: cannot open /dev/null for a closed stdin, stdout or stderr: %s\n", program.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
     HostOptions options = defaults;
     OptionSet flags;
     add_host_options(flags, options);
@@ -172,12 +197,18 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
     log_set_level(options.log_level);
     const std::string socket_warning = socket_directory_warning(options.socket_path);
     if (!socket_warning.empty()) log_warn(socket_warning);
-    block_stop_signals();
+    // Before FCGX_Init, which gives SIGUSR1 and SIGPIPE handlers of its own if they still
+    // have the default action.
+    if (const int err = install_signal_handlers()) {
+        log_error("fatal: signal pipe: ", std::strerror(err));
+        return 1;
+    }
     if (FCGX_Init() != 0) {
         log_error("FCGX_Init failed");
         return 1;
     }
     try {
+        // Before any thread starts: it reads and unsets NOTIFY_SOCKET.
         Host host(options);
         if (setup) setup(host);
         return host.run();

@@ -26,6 +26,23 @@ const char* level_name(LogLevel level) {
     return "INFO";
 }
 
+// Control bytes come from clients too (a path, a job name): raw, CR and LF would forge a
+// line and ESC would drive the terminal of whoever reads the log. Bytes >= 0x80 are kept,
+// so UTF-8 text reads as text.
+void append_escaped(std::string& line, const std::string& message) {
+    static const char hex[] = "0123456789abcdef";
+    for (char c : message) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte != 0x7f) {
+            line += c;
+        } else {
+            line += "\\x";
+            line += hex[byte >> 4];
+            line += hex[byte & 0xf];
+        }
+    }
+}
+
 }  // namespace
 
 void log_set_level(LogLevel level) { log_min_level = static_cast<int>(level); }
@@ -51,7 +68,7 @@ void log_line(LogLevel level, const std::string& message) noexcept {
         line += " [";
         line += std::to_string(getpid());
         line += "] ";
-        for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+        append_escaped(line, message);
         line += '\n';
 
         boost::lock_guard<boost::mutex> lock(log_mutex);

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -34,8 +35,11 @@ bool SystemdNotifier::notify(const std::string& state) const {
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, address_.data(), address_.size());
     socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size());
-    return sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len) ==
-           static_cast<ssize_t>(state.size());
+    ssize_t sent;
+    do {  // a full queue at systemd's end blocks, and a signal handler may cut that short
+        sent = sendto(fd_, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+    } while (sent < 0 && errno == EINTR);
+    return sent == static_cast<ssize_t>(state.size());
 }
 
 }  // namespace fcgihost

@@ -20,6 +20,7 @@
 #include "fcgihost/router.hpp"
 #include "fcgihost/shutdown.hpp"
 #include "fcgihost/status.hpp"
+#include "fcgihost/systemd_notify.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -36,6 +37,8 @@ public:
     Host& operator=(const Host&) = delete;
 
     // Throws StoreError if --job-store names a store that cannot be opened.
+    // Reads NOTIFY_SOCKET and removes it from the environment (see SystemdNotifier): construct
+    // the Host before starting any thread, since unsetenv races with getenv in other threads.
     explicit Host(HostOptions options);
     ~Host();
 
@@ -51,7 +54,7 @@ public:
 
     // Opens the listener, serves until a stop signal, drains. Returns the exit status:
     // kExitDrained, kExitWorkLost, or 1 when the listener cannot be opened. Preconditions:
-    // block_stop_signals() ran before any thread was started, and FCGX_Init() succeeded.
+    // install_signal_handlers() ran, and FCGX_Init() succeeded.
     // When work is still running after the drain the process cannot tear down cleanly;
     // run() then ends it with _exit(status) itself, after the summary has been logged.
     int run();
@@ -61,6 +64,7 @@ public:
 private:
     Response dispatch(const Request& request) const;
 
+    const SystemdNotifier systemd_;  // first: takes NOTIFY_SOCKET before anything else runs
     const HostOptions options_;
     Router router_;
     JobQueue jobs_;
@@ -71,9 +75,10 @@ private:
     std::atomic<const ShutdownSequence*> sequence_{nullptr};  // set while run() serves
 };
 
-// The whole main(): parses the host's flags plus the application's (add_flags may be
-// null), prints --help, reports a bad flag in one line with exit 2 before any socket is
-// opened, blocks the stop signals, initialises libfcgi, lets `setup` add routes, runs.
+// The whole main(): first opens /dev/null on any of fds 0-2 that is closed (exit 1 if it
+// cannot); parses the host's flags plus the application's (add_flags may be null), prints
+// --help, reports a bad flag in one line with exit 2 before any socket is opened; installs
+// the signal handlers, initialises libfcgi, lets `setup` add routes, runs.
 int run_main(int argc, char** argv, const std::string& program, const std::function<void(OptionSet&)>& add_flags,
              const std::function<void(Host&)>& setup, HostOptions defaults = {});
 

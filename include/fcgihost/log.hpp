@@ -3,8 +3,10 @@
 // Every line is "<UTC time> <LEVEL> [<pid>] <message>\n", written with a single write(2)
 // while holding a process-wide mutex, so lines from different threads never mix and a
 // line up to PIPE_BUF bytes stays whole even when several processes share the pipe
-// (nginx, mod_fcgid and systemd all capture stderr that way). CR and LF inside a message
-// are replaced by spaces: a message is always exactly one line.
+// (nginx, mod_fcgid and systemd all capture stderr that way). Control bytes inside a
+// message (below 0x20, tab, CR and LF included, and 0x7f) are written as \xNN: a message
+// is always exactly one line and cannot send escape sequences to a terminal. Bytes from
+// 0x80 up are written as they are (UTF-8 stays readable).
 #pragma once
 
 #include <sstream>

@@ -15,7 +15,8 @@ public:
     SystemdNotifier& operator=(const SystemdNotifier&) = delete;
 
     // Reads NOTIFY_SOCKET ("/path" or "@abstract") and removes it from the environment,
-    // so that processes the application starts do not report for it.
+    // so that processes the application starts do not report for it. Construct it before
+    // any thread starts: unsetenv() is not safe while another thread may call getenv().
     SystemdNotifier();
     ~SystemdNotifier();
 

@@ -5,6 +5,8 @@
 #include "fcgihost/log.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -51,20 +53,45 @@ Response queued_response(const std::string& id, QueueResult result) {
 
 Response bad_request(const std::string& why) { return Response::text(400, why + "\n"); }
 
+// Appends `line` whole, or not at all: "" on success, else what failed. The file lock keeps
+// other workers and other processes (a successor during a reload) from appending between the
+// size check and the write. A write that stops part-way (disk full, RLIMIT_FSIZE) is cut
+// back off: left there, it would merge with the next line ("dondone b").
+std::string append_whole_line(int fd, const std::string& line) {
+    while (::flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) return std::string("lock: ") + std::strerror(errno);
+    }
+    struct stat before {};
+    const bool regular = ::fstat(fd, &before) == 0 && S_ISREG(before.st_mode);
+    std::string error;
+    for (std::size_t done = 0; done < line.size();) {
+        const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = std::string("write: ") + std::strerror(n < 0 ? errno : EIO);
+            if (done > 0 && regular && ::ftruncate(fd, before.st_size) != 0) {
+                error += std::string("; the partial line stays: ") + std::strerror(errno);
+            }
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ::flock(fd, LOCK_UN);
+    return error;
+}
+
 }  // namespace
 
 void append_done_line(const std::string& path, const std::string& id) {
-    std::string line = "done " + id + "\n";
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error("job log " + path + ": " + std::strerror(errno));
-    ssize_t written = ::write(fd, line.data(), line.size());
-    int write_errno = errno;
-    bool synced = ::fsync(fd) == 0;
+    const std::string line = "done " + id + "\n";
+    const std::string where = "job log " + path;
+    // O_NOFOLLOW: a symlink planted at the path must not send the lines (or O_CREAT) elsewhere.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) throw std::runtime_error(where + ": " + std::strerror(errno));
+    std::string error = append_whole_line(fd, line);
+    if (error.empty() && ::fsync(fd) != 0) error = std::string("fsync: ") + std::strerror(errno);
     ::close(fd);
-    if (written != static_cast<ssize_t>(line.size())) {
-        throw std::runtime_error("job log " + path + ": write: " + std::strerror(write_errno));
-    }
-    if (!synced) throw std::runtime_error("job log " + path + ": fsync failed");
+    if (!error.empty()) throw std::runtime_error(where + ": " + error);
 }
 
 void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options, DurableQueue* durable) {

@@ -20,8 +20,10 @@ struct DemoOptions {
 void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& options,
                      DurableQueue* durable = nullptr);
 
-// Appends "done <id>\n" to `path` with one write and fsync. Throws std::runtime_error if
-// the file cannot be opened or written (the job then counts as failed, and says why).
+// Appends "done <id>\n" to `path` and fsyncs it. Throws std::runtime_error if the file
+// cannot be opened (a symlink at `path` is refused) or written (the job then counts as
+// failed, and says why); a line written part-way is removed again, so the next line
+// still starts on its own line.
 void append_done_line(const std::string& path, const std::string& id);
 
 }  // namespace demo

@@ -1,4 +1,4 @@
-// Log lines: one per event, whole, never interleaved, CR/LF folded, levels filtered.
+// Log lines: one per event, whole, never interleaved, control bytes escaped, levels filtered.
 #include "fcgihost/log.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -55,6 +55,7 @@ class LogTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(LogTest);
     CPPUNIT_TEST(line_has_time_level_pid_and_message);
     CPPUNIT_TEST(newlines_in_a_message_stay_on_one_line);
+    CPPUNIT_TEST(control_bytes_are_escaped_and_utf8_is_kept);
     CPPUNIT_TEST(levels_below_the_threshold_are_dropped);
     CPPUNIT_TEST(lines_from_many_threads_never_mix);
     CPPUNIT_TEST_SUITE_END();
@@ -79,7 +80,25 @@ public:
         log_error("bad\r\ninput\nhere");
         std::vector<std::string> lines = lines_of(log.take());
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), lines.size());
-        CPPUNIT_ASSERT(lines[0].find("bad  input here") != std::string::npos);
+        CPPUNIT_ASSERT(lines[0].find("bad\\x0d\\x0ainput\\x0ahere") != std::string::npos);
+    }
+
+    void control_bytes_are_escaped_and_utf8_is_kept() {
+        CapturedLog log;
+        // A path a client might send: an ANSI sequence that clears the screen, a bell, a
+        // tab, a NUL, DEL, then "café" and "日本" in UTF-8.
+        const char raw[] = "/\x1b[2J\x1b[31mred\x07\tx\0y\x7f caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac";
+        const std::string path(raw, sizeof raw - 1);
+        log_warn("bad path ", path);
+        const std::string text = log.take();
+        std::vector<std::string> lines = lines_of(text);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), lines.size());
+        const std::string want = "bad path /\\x1b[2J\\x1b[31mred\\x07\\x09x\\x00y\\x7f caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac";
+        CPPUNIT_ASSERT_EQUAL(want, lines[0].substr(lines[0].size() - want.size()));
+        for (char c : lines[0]) {
+            const auto byte = static_cast<unsigned char>(c);
+            CPPUNIT_ASSERT_MESSAGE(lines[0], byte >= 0x20 && byte != 0x7f);
+        }
     }
 
     void levels_below_the_threshold_are_dropped() {
