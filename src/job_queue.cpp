@@ -158,10 +158,24 @@ void JobQueue::run_one(Entry& entry) {
     bool cancelled = gave_up;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
+        auto it = running_.find(entry.id);
+        cancelled = cancelled || (it != running_.end() && it->second.was_cancelled);
+    }
+    // Logged before it is counted: whoever sees the count in /status finds the line already.
+    // A cancel() between here and the count finds the job already ended: as logged, it is
+    // not counted cancelled.
+    if (gave_up) {
+        log_warn("job ", entry.name, " gave up (JobCancelled): counted cancelled");
+    } else if (threw && cancelled) {
+        log_warn("job ", entry.name, " ended by an exception after its cancel (counted cancelled): ", error);
+    } else if (threw) {
+        log_error("job ", entry.name, " failed: ", error);
+    }
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
         if (destroy_error) ++counts_.destroy_errors;
         auto it = running_.find(entry.id);
         if (it != running_.end()) {
-            cancelled = cancelled || it->second.was_cancelled;
             if (!it->second.abandoned) {
                 if (cancelled) {
                     ++counts_.cancelled;
@@ -176,13 +190,6 @@ void JobQueue::run_one(Entry& entry) {
         }
     }
     state_changed_.notify_all();
-    if (gave_up) {
-        log_warn("job ", entry.name, " gave up (JobCancelled): counted cancelled");
-    } else if (threw && cancelled) {
-        log_warn("job ", entry.name, " ended by an exception after its cancel (counted cancelled): ", error);
-    } else if (threw) {
-        log_error("job ", entry.name, " failed: ", error);
-    }
 }
 
 void JobQueue::request_stop() { source_.request_stop(); }
