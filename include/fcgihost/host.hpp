@@ -15,12 +15,12 @@
 #pragma once
 
 #include "fcgihost/durable_queue.hpp"
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 #include "fcgihost/options.hpp"
 #include "fcgihost/router.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 #include "fcgihost/status.hpp"
-#include "fcgihost/systemd_notify.hpp"
+#include "process/systemd_notify.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "fcgihost/durable_options.hpp"
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 #include "fcgihost/log.hpp"
 
 #include <sys/types.h>

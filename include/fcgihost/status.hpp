@@ -1,10 +1,10 @@
 // Status: what the status path shows (docs/contract.md#status-and-logs), as JSON or Prometheus text.
 #pragma once
 
-#include "fcgihost/job_queue.hpp"
-#include "fcgihost/job_store.hpp"
-#include "fcgihost/server.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "jobs/job_queue.hpp"
+#include "durable/job_store.hpp"
+#include "fastcgi/server.hpp"
+#include "process/shutdown.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
 #include "fcgihost/durable_options.hpp"
 
 #include "fcgihost/durable_queue.hpp"
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 #include "fcgihost/options.hpp"
 
 namespace fcgihost {

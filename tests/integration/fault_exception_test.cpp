@@ -4,7 +4,7 @@
 // client gets a generic 500, the job counts as failed, each is logged, nothing leaves a
 // thread, and the drain still ends with exit status 0 (failed is not lost).
 #include "fcgihost/log.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 
 #include "support/fcgi_client.hpp"
 #include "support/process.hpp"

@@ -1,6 +1,6 @@
-// Tests for src/listen_policy.hpp: which --listen addresses need FCGI_WEB_SERVER_ADDRS or
+// Tests for src/fastcgi/listen_policy.hpp: which --listen addresses need FCGI_WEB_SERVER_ADDRS or
 // --allow-any-peer, and the one line that says so.
-#include "listen_policy.hpp"
+#include "fastcgi/listen_policy.hpp"
 
 #include "support/process.hpp"
 

@@ -1,7 +1,7 @@
 // Tests for fcgihost/listener.hpp: created unix and TCP sockets, stale and live paths,
 // adopted (inherited) sockets that must survive us, and FCGI_WEB_SERVER_ADDRS. Each test
 // uses real sockets in its own TempDir.
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 
 #include "support/process.hpp"
 

@@ -1,7 +1,7 @@
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 
 #include "fcgihost/log.hpp"
-#include "unix_socket_file.hpp"
+#include "fastcgi/unix_socket_file.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

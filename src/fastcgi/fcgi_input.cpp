@@ -1,4 +1,4 @@
-#include "fcgi_input.hpp"
+#include "fastcgi/fcgi_input.hpp"
 
 #include <dlfcn.h>
 #include <fcgios.h>

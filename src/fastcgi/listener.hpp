@@ -7,7 +7,7 @@
 // to whoever handed them over, and their open file description (O_NONBLOCK included) is
 // shared with every other process that holds them: they are never unlinked, never shut
 // down and never have their file status flags changed, only closed, so the holder can pass
-// them to the next process with the backlog intact. The acceptor (src/acceptor.hpp) copes
+// them to the next process with the backlog intact. The acceptor (src/fastcgi/acceptor.hpp) copes
 // with one that is blocking.
 //
 // A unix socket is bound and made listening under a temporary name in the same directory,

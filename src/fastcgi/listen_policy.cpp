@@ -1,4 +1,4 @@
-#include "listen_policy.hpp"
+#include "fastcgi/listen_policy.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -7,7 +7,7 @@
 // See server.cpp for the stop sequence.
 #pragma once
 
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 #include "fcgihost/router.hpp"
 
 #include <boost/thread/condition_variable.hpp>

@@ -2,7 +2,7 @@
 // padding all received), so a record cut short is only ever pending bytes; the pending
 // buffer holds at most one such record and what one recv brought behind it. A byte is
 // copied once here, from the pending buffer into the assembled request.
-#include "request_assembler.hpp"
+#include "fastcgi/request_assembler.hpp"
 
 #include <sys/socket.h>
 

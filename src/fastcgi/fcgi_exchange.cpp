@@ -10,9 +10,9 @@
 // from the socket itself: see fcgi_input.hpp.
 // These fields are public in fcgiapp.h and have not changed since libfcgi 2.2; the
 // integration tests exercise this path on every run.
-#include "fcgi_exchange.hpp"
+#include "fastcgi/fcgi_exchange.hpp"
 
-#include "fcgi_input.hpp"
+#include "fastcgi/fcgi_input.hpp"
 #include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>

@@ -1,6 +1,6 @@
-#include "unix_socket_file.hpp"
+#include "fastcgi/unix_socket_file.hpp"
 
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 #include "fcgihost/log.hpp"
 
 #include <fcntl.h>

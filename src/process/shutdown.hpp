@@ -20,9 +20,9 @@
 // still in flight when it ends are lost work too (requests_unfinished, kExitWorkLost).
 #pragma once
 
-#include "fcgihost/drain_participant.hpp"
-#include "fcgihost/job_queue.hpp"
-#include "fcgihost/server.hpp"
+#include "jobs/drain_participant.hpp"
+#include "jobs/job_queue.hpp"
+#include "fastcgi/server.hpp"
 
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/mutex.hpp>

@@ -10,7 +10,7 @@
 //
 // A job object dies outside the lock and inside a try (destroy()), wherever it dies: its
 // captures' destructors may block, and may throw.
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 
 #include "fcgihost/log.hpp"
 

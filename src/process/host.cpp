@@ -1,13 +1,13 @@
 #include "fcgihost/host.hpp"
 
-#include "listen_policy.hpp"
+#include "fastcgi/listen_policy.hpp"
 #include "durable/durable_runner.hpp"
 
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 #include "fcgihost/log.hpp"
-#include "fcgihost/signals.hpp"
-#include "fcgihost/sqlite_job_store.hpp"
-#include "fcgihost/systemd_notify.hpp"
+#include "process/signals.hpp"
+#include "durable/sqlite_job_store.hpp"
+#include "process/systemd_notify.hpp"
 
 #include <fcgiapp.h>
 #include <fcntl.h>

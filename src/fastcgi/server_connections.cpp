@@ -3,11 +3,11 @@
 // deadline of the request on its way, and closing what that deadline or the stop leaves.
 // The threads, the listener and the stop sequence are in server.cpp, whose DESIGN comment
 // covers both files.
-#include "fcgihost/server.hpp"
+#include "fastcgi/server.hpp"
 
-#include "fcgi_exchange.hpp"
+#include "fastcgi/fcgi_exchange.hpp"
 #include "fcgihost/log.hpp"
-#include "request_assembler.hpp"
+#include "fastcgi/request_assembler.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>

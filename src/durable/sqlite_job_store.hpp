@@ -18,7 +18,7 @@
 //   newer ones. Keep the file on a local disk: SQLite's locks do not hold on NFS.
 #pragma once
 
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 
 #include <boost/thread/mutex.hpp>
 

@@ -1,4 +1,4 @@
-#include "acceptor.hpp"
+#include "fastcgi/acceptor.hpp"
 
 #include "fcgihost/log.hpp"
 

@@ -1,4 +1,4 @@
-#include "fcgihost/signals.hpp"
+#include "process/signals.hpp"
 
 #include "fcgihost/log.hpp"
 

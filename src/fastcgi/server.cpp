@@ -34,12 +34,12 @@
 // them spinning on a readable fd. Whoever closes the last connection re-arms it too.
 // Log lines are written after mutex_ is released: a stalled stderr must not stall every
 // thread that wants the mutex.
-#include "fcgihost/server.hpp"
+#include "fastcgi/server.hpp"
 
-#include "acceptor.hpp"
-#include "fcgi_exchange.hpp"
+#include "fastcgi/acceptor.hpp"
+#include "fastcgi/fcgi_exchange.hpp"
 #include "fcgihost/log.hpp"
-#include "request_assembler.hpp"
+#include "fastcgi/request_assembler.hpp"
 
 #include <fcgiapp.h>
 #include <sys/epoll.h>

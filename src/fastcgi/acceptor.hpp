@@ -14,7 +14,7 @@
 // (and logged once until an accept succeeds again) so the caller can pause the listener.
 #pragma once
 
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/mutex.hpp>

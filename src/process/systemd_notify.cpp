@@ -1,4 +1,4 @@
-#include "fcgihost/systemd_notify.hpp"
+#include "process/systemd_notify.hpp"
 
 #include "fcgihost/log.hpp"
 

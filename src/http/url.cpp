@@ -1,4 +1,4 @@
-#include "fcgihost/url.hpp"
+#include "http/url.hpp"
 
 namespace fcgihost {
 namespace {

@@ -1,6 +1,6 @@
 #include "fcgihost/request.hpp"
 
-#include "fcgihost/url.hpp"
+#include "http/url.hpp"
 
 #include <strings.h>
 

@@ -6,7 +6,7 @@
 // the exit status, only finished() false makes the process leave with _exit().
 #pragma once
 
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 
 #include <chrono>
 #include <string>

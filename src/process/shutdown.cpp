@@ -1,4 +1,4 @@
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 
 #include "fcgihost/log.hpp"
 
