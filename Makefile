@@ -88,6 +88,7 @@ test-runner: $(TESTS)
 check: deps-test
 	$(MAKE) --no-print-directory WERROR=-Werror all test-runner
 	tests/docs/check-links.sh
+	tests/docs/check-layers.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
 test: check

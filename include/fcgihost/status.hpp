@@ -1,14 +1,14 @@
 // Status: what the status path shows (docs/contract.md#status-and-logs), as JSON or Prometheus text.
 #pragma once
 
-#include "jobs/job_queue.hpp"
-#include "durable/job_store.hpp"
-#include "fastcgi/server.hpp"
-#include "process/shutdown.hpp"
+#include "fcgihost/counts.hpp"
 
 #include <string>
 
 namespace fcgihost {
+
+enum class HostState { running, draining, cancelling, stopped };
+const char* to_string(HostState state);
 
 struct StatusSnapshot {
     HostState state = HostState::running;

@@ -10,6 +10,7 @@
 // StoreError with one line that says what the store said.
 #pragma once
 
+#include "fcgihost/counts.hpp"
 #include "fcgihost/durable_queue.hpp"
 
 #include <chrono>
@@ -56,11 +57,6 @@ struct StoredJob {
     std::int64_t created_ms = 0;  // unix ms
     std::string last_error;
     JobOwner owner;               // running only
-};
-
-struct StoredCounts {
-    std::uint64_t waiting = 0, scheduled = 0, running = 0, retrying = 0, dead = 0;
-    std::uint64_t left() const { return waiting + scheduled + running + retrying; }
 };
 
 class JobStore {

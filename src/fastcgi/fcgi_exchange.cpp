@@ -128,7 +128,7 @@ Exchange exchange(FCGX_Request& request, int fd, const std::string& records, con
         // Not expected: the records were checked and rebuilt before libfcgi saw them.
         log_error("closed a connection: libfcgi refused an assembled request");
         request.ipcFd = -1;
-        return Exchange::closed;
+        return Exchange::closed_already;
     }
     if (int error = FCGX_GetError(request.in)) {
         // libfcgi ends the params at a stream error as if they had ended there: a request
@@ -136,7 +136,7 @@ Exchange exchange(FCGX_Request& request, int fd, const std::string& records, con
         log_error("closed a connection: libfcgi could not read the params of an assembled request (",
                   stream_error_text(error), ")");
         FCGX_Free(&request, 1);  // closes without a word: FCGX_Finish_r would send an empty answer
-        return Exchange::closed;
+        return Exchange::closed_already;
     }
     ++counters.active;
     NameValues params = read_params(request);
@@ -149,6 +149,11 @@ Exchange exchange(FCGX_Request& request, int fd, const std::string& records, con
     };
     const bool head_only = param("REQUEST_METHOD") == "HEAD";
     const auto what = [&param] { return param("REQUEST_METHOD") + " " + param("REQUEST_URI"); };  // for the log only
+    // A failed handler's line names the route but not the query, which may hold secrets.
+    const auto route = [&param] {
+        const std::string uri = param("REQUEST_URI");
+        return param("REQUEST_METHOD") + " " + uri.substr(0, uri.find('?'));
+    };
     Response response;
     if (refusal != 0) {
         ++counters.bad_requests;
@@ -167,11 +172,11 @@ Exchange exchange(FCGX_Request& request, int fd, const std::string& records, con
             response = Response::text(e.status, "bad request\n");
         } catch (const std::exception& e) {
             ++counters.handler_errors;
-            log_error("handler failed: ", e.what());
+            log_error("handler failed for ", route(), ": ", e.what());
             response = Response::text(500, "internal server error\n");
         } catch (...) {
             ++counters.handler_errors;
-            log_error("handler failed: exception of unknown type");
+            log_error("handler failed for ", route(), ": exception of unknown type");
             response = Response::text(500, "internal server error\n");
         }
     }
@@ -192,13 +197,13 @@ Exchange exchange(FCGX_Request& request, int fd, const std::string& records, con
     const bool web_server_keeps = request.keepConnection != 0;
     request.keepConnection = 1;
     FCGX_Finish_r(&request);
-    if (request.ipcFd < 0) return Exchange::closed;
+    if (request.ipcFd < 0) return Exchange::closed_already;
     request.ipcFd = -1;
     if (refusal != 0) {
         close_lingering(fd, std::min(kLingerLimit, io_timeout));
-        return Exchange::closed;
+        return Exchange::closed_already;
     }
-    return web_server_keeps ? Exchange::keep : Exchange::close;
+    return web_server_keeps ? Exchange::keep_open : Exchange::caller_closes;
 }
 
 }  // namespace fcgihost

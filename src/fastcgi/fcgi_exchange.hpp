@@ -21,9 +21,10 @@ struct ExchangeCounters {
     std::atomic<std::uint64_t> bad_requests{0};    // answered 4xx before the handler ran
 };
 
-// What became of the connection: the web server keeps it (FCGI_KEEP_CONN) and it is
-// ours again; it is done and ours to close; or libfcgi has closed it already.
-enum class Exchange { keep, close, closed };
+// What became of the connection, and so who closes it: the web server keeps it open
+// (FCGI_KEEP_CONN) for the next request; it is done and the caller closes it; or it is
+// closed already (by libfcgi, or after a refusal's linger), and the caller must not.
+enum class Exchange { keep_open, caller_closes, closed_already };
 
 // Serves one request on connection `fd`: libfcgi reads it from `records` (a whole request
 // assembled by request_assembler.hpp; see fcgi_input.hpp), `handler` runs, and the response

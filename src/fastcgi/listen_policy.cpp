@@ -50,7 +50,7 @@ HostKind host_kind(std::string host) {
 
 bool is_loopback_host(const std::string& host) { return host_kind(host) == HostKind::loopback; }
 
-std::string listen_policy_refusal(const HostOptions& options, const char* web_server_addrs) {
+std::string listen_policy_refusal(const ListenerOptions& options, const char* web_server_addrs) {
     if (options.listen.empty() || options.allow_any_peer || lists_an_address(web_server_addrs)) return std::string();
     const std::string host = options.listen.substr(0, options.listen.rfind(':'));
     // A name that does not resolve cannot be bound either: the listener says so.

@@ -11,7 +11,7 @@
 // handed it over, and FCGI_WEB_SERVER_ADDRS still applies to it at accept time.
 #pragma once
 
-#include "fcgihost/options.hpp"
+#include "fastcgi/listener.hpp"
 
 #include <string>
 
@@ -26,7 +26,7 @@ bool is_loopback_host(const std::string& host);
 // both fixes. A host that does not resolve passes: opening the listener fails with the reason.
 // `web_server_addrs` is FCGI_WEB_SERVER_ADDRS, nullptr when unset; a list with
 // no address in it (empty, or only commas and blanks) counts as unset, as it allows every peer.
-std::string listen_policy_refusal(const HostOptions& options, const char* web_server_addrs);
+std::string listen_policy_refusal(const ListenerOptions& options, const char* web_server_addrs);
 
 // "" unless the directory of the unix socket `socket_path` is writable by every user (such as
 // /tmp); then one warning line. While this process is not running, anyone on the host can

@@ -1,6 +1,7 @@
 #include "fastcgi/listener.hpp"
 
 #include "fcgihost/log.hpp"
+#include "fastcgi/socket_owner.hpp"
 #include "fastcgi/unix_socket_file.hpp"
 
 #include <arpa/inet.h>
@@ -79,7 +80,7 @@ Listener::~Listener() {
     close();
 }
 
-Listener Listener::open(const HostOptions& options) {
+Listener Listener::open(const ListenerOptions& options) {
     const long passed = consume_listen_fds();
     if (!options.socket_path.empty() || !options.listen.empty()) {
         if (passed > 0) log_warn("LISTEN_FDS=", passed, ": ignored, ", options.listen.empty() ? "--socket" : "--listen",

@@ -17,9 +17,8 @@
 // socket on this host is bound to that name (/proc/net/unix). A symlink is never followed.
 #pragma once
 
-#include "fcgihost/options.hpp"
-
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stdexcept>
 #include <string>
@@ -28,6 +27,17 @@ namespace fcgihost {
 
 struct ListenerError : std::runtime_error {
     using std::runtime_error::runtime_error;
+};
+
+// Where to listen, as the host's flags say (--socket, --socket-mode, --socket-owner,
+// --listen, --backlog); the host fills it. No default here: the host's flags hold them.
+struct ListenerOptions {
+    std::string socket_path;  // "" = not a created unix socket
+    mode_t socket_mode = 0;
+    std::string socket_owner; // "user", "user:group", ":group" or ""
+    std::string listen;       // "HOST:PORT", "" = no TCP
+    int backlog = 0;
+    bool allow_any_peer = false;  // --allow-any-peer (listen_policy.hpp)
 };
 
 class Listener {
@@ -42,7 +52,7 @@ public:
     // LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES are always removed from the environment, and
     // every fd systemd passed gets FD_CLOEXEC, so children never take them for their own.
     // Throws ListenerError with a one-line reason (path in use, bind failed, none found).
-    static Listener open(const HostOptions& options);
+    static Listener open(const ListenerOptions& options);
 
     // `owner` is "user", "user:group" or ":group" (see parse_socket_owner). Only the
     // permission bits (0777) of `mode` apply. Nothing is left behind on failure.

@@ -214,7 +214,7 @@ void Server::on_listener_ready(FCGX_Request& request) {
         id = next_id_++;
         // Read at once rather than after a trip through epoll: with a web server in front,
         // the request is nearly always there already.
-        auto added = connections_.emplace(id, Connection{fd, true, false, true, new_input()});
+        auto added = connections_.emplace(id, Connection::served_now(fd, new_input()));
         input = added.first->second.input.get();
     }
     serve(id, fd, *input, request);
@@ -258,7 +258,7 @@ bool Server::on_stop_event() {
         if (first) {
             for (int fd : queued) {
                 std::uint64_t id = next_id_++;
-                connections_.emplace(id, Connection{fd, false, true, true, new_input()});
+                connections_.emplace(id, Connection::waiting_in_epoll(fd, new_input()));
                 arm(fd, id, EPOLL_CTL_ADD);
             }
             stop_work_done_ = true;

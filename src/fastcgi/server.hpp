@@ -7,6 +7,7 @@
 // See server.cpp for the stop sequence.
 #pragma once
 
+#include "fcgihost/counts.hpp"
 #include "fastcgi/listener.hpp"
 #include "fcgihost/router.hpp"
 
@@ -35,14 +36,6 @@ struct ServerOptions {
     unsigned threads = 4;
     std::size_t max_body = 1024 * 1024;
     std::chrono::milliseconds io_timeout{30000};
-};
-
-struct ServerCounts {
-    std::uint64_t served = 0;        // responses written (any status)
-    std::uint64_t active = 0;        // requests being handled now
-    std::uint64_t handler_errors = 0;  // handlers that threw (answered 500)
-    std::uint64_t bad_requests = 0;  // answered 4xx before the handler ran
-    std::uint64_t connections = 0;   // connections open now
 };
 
 class Server {
@@ -75,12 +68,17 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     struct Connection {
-        int fd;
-        bool busy;        // a thread is reading or writing it
-        bool registered;  // in the epoll set (a connection served at once never was)
-        bool fresh;       // no request served on it yet: at the stop it is not idle
+        int fd = -1;
+        bool busy = false;        // a thread is reading or writing it
+        bool registered = false;  // in the epoll set (a connection served at once never was)
+        bool fresh = true;        // no request served on it yet: at the stop it is not idle
         std::unique_ptr<RequestAssembler> input;  // used by the busy thread, else under mutex_
         Clock::time_point deadline = Clock::time_point::max();  // for its request; max(): none
+
+        // Just accepted, and read at once by the thread that accepted it.
+        static Connection served_now(int fd, std::unique_ptr<RequestAssembler> input);
+        // Accepted from the backlog at the stop, and left in the epoll set for any thread.
+        static Connection waiting_in_epoll(int fd, std::unique_ptr<RequestAssembler> input);
     };
     using Connections = std::unordered_map<std::uint64_t, Connection>;
     struct StopClosures {  // what the stop's first pass did, for its log lines

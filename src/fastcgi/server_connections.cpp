@@ -21,6 +21,22 @@
 #include <vector>
 
 namespace fcgihost {
+
+Server::Connection Server::Connection::served_now(int fd, std::unique_ptr<RequestAssembler> input) {
+    Connection c;
+    c.fd = fd;
+    c.busy = true;
+    c.input = std::move(input);
+    return c;
+}
+
+Server::Connection Server::Connection::waiting_in_epoll(int fd, std::unique_ptr<RequestAssembler> input) {
+    Connection c;
+    c.fd = fd;
+    c.registered = true;
+    c.input = std::move(input);
+    return c;
+}
 namespace {
 
 constexpr int kPausedRetryMs = 250;
@@ -61,7 +77,7 @@ void Server::serve(std::uint64_t id, int fd, RequestAssembler& input, FCGX_Reque
         if (state == State::complete) {
             const Exchange result = exchange(request, fd, input.records(), handler_, options_.max_body,
                                              options_.io_timeout, *counters_);
-            if (result != Exchange::keep) return release_connection(id, result == Exchange::closed);
+            if (result != Exchange::keep_open) return release_connection(id, result == Exchange::closed_already);
             served = true;
             input.next();
             continue;

@@ -3,7 +3,7 @@
 // take each other's socket and nothing ever follows a symlink found at the path.
 #pragma once
 
-#include "fcgihost/options.hpp"
+#include "fastcgi/socket_owner.hpp"
 
 #include <sys/types.h>
 

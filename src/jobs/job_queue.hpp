@@ -18,6 +18,7 @@
 //   request_stop(), close(), wait_idle_until(), cancel(), wait_idle_until(), abandon_rest().
 #pragma once
 
+#include "fcgihost/counts.hpp"
 #include "fcgihost/background_queue.hpp"
 #include "fcgihost/cancellation.hpp"
 
@@ -41,29 +42,11 @@ namespace fcgihost {
 //  idle    workers run only on CPU time no other thread wants (SCHED_IDLE): a CPU-bound
 //          job then adds almost nothing to request latency, but jobs also get almost no
 //          CPU while anything else on the machine keeps every core busy.
-enum class WorkerPolicy { normal, batch, idle };
-
 struct JobQueueOptions {
     std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
     unsigned workers = 2;         // worker threads
     int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
     WorkerPolicy worker_policy = WorkerPolicy::batch;
-};
-
-// A consistent snapshot of the counters, all taken under one lock.
-struct JobCounts {
-    std::size_t queued = 0;
-    std::size_t running = 0;
-    std::uint64_t accepted = 0;
-    std::uint64_t completed = 0;
-    std::uint64_t failed = 0;
-    std::uint64_t rejected_full = 0;
-    std::uint64_t rejected_stopping = 0;
-    std::uint64_t cancelled = 0;   // gave up (JobCancelled), or ended after cancel() reached them
-    std::uint64_t abandoned = 0;   // never started before cancel(), or still running at abandon_rest()
-    std::size_t capacity = 0;
-    std::size_t high_water = 0;    // most jobs ever waiting at once
-    std::uint64_t destroy_errors = 0;  // jobs whose captures threw while being destroyed
 };
 
 enum class WaitResult { idle, deadline, interrupted };

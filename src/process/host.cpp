@@ -1,19 +1,23 @@
 #include "fcgihost/host.hpp"
 
-#include "fastcgi/listen_policy.hpp"
 #include "durable/durable_runner.hpp"
-
-#include "fastcgi/listener.hpp"
-#include "fcgihost/log.hpp"
-#include "process/signals.hpp"
 #include "durable/sqlite_job_store.hpp"
+#include "fastcgi/listen_policy.hpp"
+#include "fastcgi/listener.hpp"
+#include "fastcgi/server.hpp"
+#include "fcgihost/log.hpp"
+#include "jobs/job_queue.hpp"
+#include "process/shutdown.hpp"
+#include "process/signals.hpp"
 #include "process/systemd_notify.hpp"
 
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +41,17 @@ JobQueueOptions queue_options(const HostOptions& o) {
     q.worker_nice = o.worker_nice;
     q.worker_policy = o.worker_policy;
     return q;
+}
+
+ListenerOptions listener_options(const HostOptions& o) {
+    ListenerOptions l;
+    l.socket_path = o.socket_path;
+    l.socket_mode = o.socket_mode;
+    l.socket_owner = o.socket_owner;
+    l.listen = o.listen;
+    l.backlog = o.backlog;
+    l.allow_any_peer = o.allow_any_peer;
+    return l;
 }
 
 HostOptions resolved(HostOptions o) {
@@ -64,11 +79,31 @@ bool reserve_standard_fds() {
 
 }  // namespace
 
-Host::Host(HostOptions options)
-    : options_(resolved(std::move(options))),
-      jobs_(queue_options(options_)),
-      no_store_(durable::no_store_queue()),
-      started_(std::chrono::steady_clock::now()) {
+struct Host::Impl {
+    explicit Impl(HostOptions options)
+        : options_(resolved(std::move(options))),
+          jobs_(queue_options(options_)),
+          no_store_(durable::no_store_queue()),
+          started_(std::chrono::steady_clock::now()) {}
+
+    Response dispatch(const Request& request) const;
+    StatusSnapshot status() const;
+    int run();
+
+    const SystemdNotifier systemd_;  // first: takes NOTIFY_SOCKET before anything else runs
+    const HostOptions options_;
+    Router router_;
+    JobQueue jobs_;
+    std::unique_ptr<durable::DurableRunner> durable_;  // null without --job-store
+    std::unique_ptr<DurableQueue> no_store_;           // durable() without --job-store
+    const std::chrono::steady_clock::time_point started_;
+    std::atomic<const Server*> server_{nullptr};              // set while run() serves
+    std::atomic<const ShutdownSequence*> sequence_{nullptr};  // set while run() serves
+};
+
+Host::Host(HostOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+    const HostOptions& options_ = impl_->options_;
+    auto& durable_ = impl_->durable_;
     if (!options_.durable.store.empty()) {
         durable_ = std::make_unique<durable::DurableRunner>(std::make_unique<SqliteJobStore>(options_.durable.store),
                                                             options_.durable, options_.workers, options_.queue_capacity);
@@ -77,13 +112,21 @@ Host::Host(HostOptions options)
 
 Host::~Host() = default;
 
+Router& Host::router() { return impl_->router_; }
+BackgroundQueue& Host::jobs() { return impl_->jobs_; }
+const HostOptions& Host::options() const { return impl_->options_; }
+StatusSnapshot Host::status() const { return impl_->status(); }
+int Host::run() { return impl_->run(); }
+
 void Host::add_durable_kind(const std::string& kind, DurableHandler handler) {
-    if (durable_) durable_->add_kind(kind, std::move(handler));
+    if (impl_->durable_) impl_->durable_->add_kind(kind, std::move(handler));
 }
 
-DurableQueue& Host::durable() { return durable_ ? static_cast<DurableQueue&>(*durable_) : *no_store_; }
+DurableQueue& Host::durable() {
+    return impl_->durable_ ? static_cast<DurableQueue&>(*impl_->durable_) : *impl_->no_store_;
+}
 
-Response Host::dispatch(const Request& request) const {
+Response Host::Impl::dispatch(const Request& request) const {
     if (!options_.status_path.empty() && request.path() == options_.status_path) {
         StatusSnapshot snapshot = status();
         if (request.query("format") == "prometheus") {
@@ -97,7 +140,7 @@ Response Host::dispatch(const Request& request) const {
     return router_.route(request);
 }
 
-StatusSnapshot Host::status() const {
+StatusSnapshot Host::Impl::status() const {
     StatusSnapshot s;
     s.pid = static_cast<int>(getpid());
     s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -120,10 +163,10 @@ StatusSnapshot Host::status() const {
     return s;
 }
 
-int Host::run() {
+int Host::Impl::run() {
     Listener listener = [this] {
         try {
-            return Listener::open(options_);
+            return Listener::open(listener_options(options_));
         } catch (const ListenerError& e) {
             log_error(e.what());
             throw;
@@ -188,7 +231,7 @@ int run_main(int argc, char** argv, const std::string& program, const std::funct
         if (!options.socket_path.empty() && !options.listen.empty()) {
             throw OptionError("--socket and --listen: give only one");
         }
-        const std::string refusal = listen_policy_refusal(options, std::getenv("FCGI_WEB_SERVER_ADDRS"));
+        const std::string refusal = listen_policy_refusal(listener_options(options), std::getenv("FCGI_WEB_SERVER_ADDRS"));
         if (!refusal.empty()) throw OptionError(refusal);
     } catch (const OptionError& e) {
         std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());

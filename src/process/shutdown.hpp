@@ -20,6 +20,8 @@
 // still in flight when it ends are lost work too (requests_unfinished, kExitWorkLost).
 #pragma once
 
+#include "fcgihost/host.hpp"
+#include "fcgihost/status.hpp"
 #include "jobs/drain_participant.hpp"
 #include "jobs/job_queue.hpp"
 #include "fastcgi/server.hpp"
@@ -34,12 +36,6 @@
 #include <vector>
 
 namespace fcgihost {
-
-constexpr int kExitDrained = 0;
-constexpr int kExitWorkLost = 3;  // a job was cancelled or abandoned, or a request left unfinished
-
-enum class HostState { running, draining, cancelling, stopped };
-const char* to_string(HostState state);
 
 struct DrainOptions {
     std::chrono::milliseconds drain_timeout{30000};
