@@ -36,6 +36,7 @@ std::string describe(const HostOptions& o) {
         << o.socket_path << "] " << o.socket_mode << " [" << o.socket_owner << "] [" << o.listen << "] " << o.backlog
         << " [" << o.status_path << "] [" << o.ping_path << "] " << o.worker_nice << ' '
         << static_cast<int>(o.worker_policy) << ' ' << static_cast<int>(o.log_level) << ' ' << o.allow_any_peer
+        << ' ' << o.reload_timeout.count() << " [" << o.pid_file << "]"
         << " [" << o.durable.store << "] " << o.durable.retry_base.count() << ' ' << o.durable.max_attempts << ' '
         << o.durable.lease.count();
     return out.str();
@@ -87,9 +88,9 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(flag + " " + shown, expected, describe(given));
             ++checked;
         }
-        // Every flag shows a default but --socket, --listen and --socket-owner, which are
-        // empty, and --threads.
-        CPPUNIT_ASSERT_EQUAL(18u, checked);
+        // Every flag shows a default but --threads and the ones empty by default (--socket,
+        // --listen, --socket-owner, --pid-file).
+        CPPUNIT_ASSERT_EQUAL(19u, checked);
     }
 
     void help_shows_defaults_an_application_changed() {
