@@ -1,14 +1,14 @@
 // Status: what the status path shows (docs/contract.md#status-and-logs), as JSON or Prometheus text.
 #pragma once
 
-#include "fcgihost/job_queue.hpp"
-#include "fcgihost/job_store.hpp"
-#include "fcgihost/server.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "fcgihost/counts.hpp"
 
 #include <string>
 
 namespace fcgihost {
+
+enum class HostState { running, draining, cancelling, stopped };
+const char* to_string(HostState state);
 
 struct StatusSnapshot {
     HostState state = HostState::running;
