@@ -6,7 +6,7 @@
 #include "fcgihost/listener.hpp"
 #include "fcgihost/log.hpp"
 #include "fcgihost/signals.hpp"
-#include "fcgihost/sqlite_job_store.hpp"
+#include "fcgihost/pg_job_store.hpp"
 #include "fcgihost/systemd_notify.hpp"
 
 #include <fcgiapp.h>
@@ -70,7 +70,7 @@ Host::Host(HostOptions options)
       no_store_(durable::no_store_queue()),
       started_(std::chrono::steady_clock::now()) {
     if (!options_.durable.store.empty()) {
-        durable_ = std::make_unique<durable::DurableRunner>(std::make_unique<SqliteJobStore>(options_.durable.store),
+        durable_ = std::make_unique<durable::DurableRunner>(open_job_store(options_.durable.store),
                                                             options_.durable, options_.workers, options_.queue_capacity);
     }
 }
@@ -136,7 +136,7 @@ int Host::run() {
     jobs_.start();
     if (durable_) {
         durable_->start();
-        log_info("durable jobs in ", options_.durable.store, "; retry base ", options_.durable.retry_base.count(),
+        log_info("durable jobs in ", redacted_store(options_.durable.store), "; retry base ", options_.durable.retry_base.count(),
                  " ms, max attempts ", options_.durable.max_attempts);
     }
     ServerOptions server_options;

@@ -1,0 +1,11 @@
+#include "fcgihost/pg_job_store.hpp"
+#include "fcgihost/sqlite_job_store.hpp"
+
+namespace fcgihost {
+
+std::unique_ptr<JobStore> open_job_store(const std::string& store) {
+    if (is_postgres_store(store)) return std::make_unique<PgJobStore>(store);
+    return std::make_unique<SqliteJobStore>(store);
+}
+
+}  // namespace fcgihost
