@@ -64,7 +64,8 @@ public:
     void three_processes_run_every_job_exactly_once() { every_job_exactly_once(3); }
 
     void unique_keys_hold_across_processes() {
-        DurableFiles files(PostgresProcess::shared().create_database());
+        // The server trusts local connections and ignores the password; the logs must not show it.
+        DurableFiles files(PostgresProcess::shared().create_database() + " password=hunter2");
         auto a = files.start({"--workers", "1"});
         auto b = files.start({"--workers", "1"});
         FcgiResponse first = a->get("/work?durable=1&ms=1500&id=u1&key=same");
@@ -73,8 +74,14 @@ public:
         CPPUNIT_ASSERT_MESSAGE(second.body, second.status != 202 || second.body.find("duplicate") != std::string::npos);
         CPPUNIT_ASSERT(eventually([&] { return files.all_done({"u1"}); }, std::chrono::seconds(10)));
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), files.done_counts().count("u2"));
+        const std::string status = a->get("/status").body;
+        CPPUNIT_ASSERT_MESSAGE(status, status.find("hunter2") == std::string::npos);
         CPPUNIT_ASSERT_EQUAL(0, a->stop(SIGTERM));
         CPPUNIT_ASSERT_EQUAL(0, b->stop(SIGTERM));
+        for (const std::string& log : {a->log(), b->log()}) {
+            CPPUNIT_ASSERT_MESSAGE(log, log.find("password=***") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(log, log.find("hunter2") == std::string::npos);
+        }
     }
 
     void a_sigkilled_process_jobs_run_elsewhere_within_10s() {
