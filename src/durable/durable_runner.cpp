@@ -281,13 +281,14 @@ void DurableRunner::interrupt_wait(unsigned through_step) {
 }
 
 void DurableRunner::cancel() {
-    source_.cancel();
     std::deque<DurableJob> unstarted;
     {
+        // Before the tokens: a job released by its cancelled token must not be claimed again.
         boost::lock_guard<boost::mutex> lock(mutex_);
         stop_claiming_ = true;
         unstarted.swap(ready_);
     }
+    source_.cancel();
     for (const DurableJob& job : unstarted) {
         if (!record(Ending{job, Outcome::released, "", {}})) {
             boost::lock_guard<boost::mutex> lock(mutex_);
