@@ -1,6 +1,7 @@
 #include "fcgihost/host.hpp"
 
 #include "listen_policy.hpp"
+#include "reload.hpp"
 #include "durable/durable_runner.hpp"
 
 #include "fcgihost/listener.hpp"
@@ -100,6 +101,8 @@ Response Host::dispatch(const Request& request) const {
 StatusSnapshot Host::status() const {
     StatusSnapshot s;
     s.pid = static_cast<int>(getpid());
+    s.reload_generation = reload_origin().generation;
+    s.predecessor_pid = reload_origin().predecessor;
     s.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     s.request_threads = options_.threads;
     s.workers = options_.workers;
@@ -123,7 +126,7 @@ StatusSnapshot Host::status() const {
 int Host::run() {
     Listener listener = [this] {
         try {
-            return Listener::open(options_);
+            return reload_origin().ready_fd >= 0 ? Listener::open_for_successor(options_) : Listener::open(options_);
         } catch (const ListenerError& e) {
             log_error(e.what());
             throw;
@@ -151,26 +154,61 @@ int Host::run() {
     server.start();
     // Type=notify units: started once requests are served; stopping from the first signal.
     systemd_.notify("READY=1\nSTATUS=serving on " + listener.description());
-    sequence.on_state_change([this](HostState state) {
-        if (state == HostState::draining) systemd_.notify("STOPPING=1\nSTATUS=draining background jobs");
+    // Before telling a predecessor, which stops once told: the file must name this process by then.
+    if (!options_.pid_file.empty()) write_pid_file(options_.pid_file);
+    report_serving();
+    ReloadController::Hooks hooks;
+    hooks.on_serving = [this, &listener, &sequence](pid_t successor) { hand_over(successor, listener, sequence); };
+    ReloadController reload(listener.fd(), systemd_.address_for_environment(), reload_origin().generation,
+                            options_.reload_timeout, hooks);
+    sequence.on_state_change([this, &reload](HostState state) {
+        // On a reload the unit goes on (its main pid is the successor's now): no STOPPING=1.
+        if (state == HostState::draining && !reload.handed_over()) {
+            systemd_.notify("STOPPING=1\nSTATUS=draining background jobs");
+        }
         if (state == HostState::cancelling) systemd_.notify("STATUS=drain deadline passed; cancelling jobs");
     });
     DrainReport report;
     {
-        SignalWatcher watcher([&sequence](int sig) { sequence.notify_signal(sig); });
+        SignalWatcher watcher(
+            [&sequence, &reload](int sig) {
+                reload.stop();
+                sequence.notify_signal(sig);
+            },
+            [&reload] { reload.request(); });
         report = sequence.run();
     }
+    if (!reload.handed_over() && !options_.pid_file.empty()) remove_pid_file(options_.pid_file);
     if (!report.requests_finished || !report.workers_finished) {
         // Threads still run code that uses this stack; only leaving now is safe.
         _exit(report.exit_status);
     }
+    reload.finish();
     server_ = nullptr;
     sequence_ = nullptr;
     return report.exit_status;
 }
 
+// On the reload thread, once the successor serves. systemd must take the successor for
+// the unit's main process before this one exits, or it ends the service (and kills the
+// successor) when this process's exit comes.
+void Host::hand_over(int successor, Listener& listener, ShutdownSequence& sequence) {
+    if (systemd_.enabled()) {
+        systemd_.notify("MAINPID=" + std::to_string(successor) + "\nSTATUS=reloaded: pid " +
+                        std::to_string(successor) + " serves");
+        if (!systemd_.barrier(std::chrono::seconds(5))) {
+            log_warn("reload: systemd did not confirm MAINPID=", successor, " within 5 s; draining anyway");
+        }
+    }
+    listener.keep_path();
+    sequence.request_stop("reload (successor pid " + std::to_string(successor) + " serves)");
+}
+
 int run_main(int argc, char** argv, const std::string& program, const std::function<void(OptionSet&)>& add_flags,
              const std::function<void(Host&)>& setup, HostOptions defaults) {
+    remember_command_line(argc, argv);
+    // Before the flags are parsed (they are not flags) and before any thread starts.
+    take_reload_origin();
     if (!reserve_standard_fds()) {
         std::fprintf(stderr, "%s: cannot open /dev/null for a closed stdin, stdout or stderr: %s\n", program.c_str(),
                      std::strerror(errno));

@@ -102,6 +102,23 @@ Listener Listener::open(const HostOptions& options) {
                         "or start under systemd, spawn-fcgi or mod_fcgid");
 }
 
+Listener Listener::open_for_successor(const HostOptions& options) {
+    if (consume_listen_fds() < 1) throw ListenerError("reload: no listening socket handed over (LISTEN_FDS)");
+    Listener l = adopt(3, "LISTEN_FDS fd 3");
+    // A socket made by --socket or --listen is still non-blocking and belongs to whichever
+    // process serves it: at the final stop its backlog is served, as its creator's would be.
+    if (!options.socket_path.empty() || !options.listen.empty()) l.inherited_ = false;
+    struct stat st;
+    if (!options.socket_path.empty() && lstat(options.socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+        l.path_ = options.socket_path;
+        l.path_dev_ = st.st_dev;
+        l.path_ino_ = st.st_ino;
+    }
+    l.description_ = "LISTEN_FDS fd 3 (handed over by a reload" +
+                     (options.socket_path.empty() ? std::string(")") : "; unix:" + options.socket_path + ")");
+    return l;
+}
+
 Listener Listener::create_unix(const std::string& path, mode_t mode, const std::string& owner, int backlog) {
     SocketOwner resolved;
     try {

@@ -247,6 +247,16 @@ void add_host_options(OptionSet& set, HostOptions& o) {
                 o.io_timeout = parse_duration(v);
                 if (o.io_timeout.count() < 1) throw std::invalid_argument("must be at least 1ms");
             });
+    set.add("reload-timeout", "DURATION", "10s", "time a successor started by SIGUSR2 gets to serve",
+            [&o](const std::string& v) {
+                o.reload_timeout = parse_duration(v);
+                if (o.reload_timeout.count() < 1) throw std::invalid_argument("must be at least 1ms");
+            });
+    set.add("pid-file", "PATH", "", "file naming the pid of the process that serves (replaced on reload)",
+            [&o](const std::string& v) {
+                if (v.empty()) throw std::invalid_argument("empty path");
+                o.pid_file = v;
+            });
     set.add("socket", "PATH", "", "create and listen on this unix socket",
             [&o](const std::string& v) {
                 if (v.empty()) throw std::invalid_argument("empty path");

@@ -207,6 +207,7 @@ DrainReport ShutdownSequence::run() {
             << " requests_unfinished=" << report.requests_unfinished << " took=" << report.took.count()
             << "ms exit=" << report.exit_status;
     if (participant_ != nullptr) summary << participant_->summary();
+    if (reason.compare(0, 6, "reload") == 0) summary << " after=reload";
     if (!report.cancelled.empty()) summary << " cancelled_jobs=" << name_list(report.cancelled);
     if (!report.abandoned.empty()) summary << " abandoned_jobs=" << name_list(report.abandoned);
     report.summary = summary.str();

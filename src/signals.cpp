@@ -108,8 +108,10 @@ int install_signal_handlers() {
     return 0;
 }
 
-SignalWatcher::SignalWatcher(std::function<void(int)> on_signal)
-    : on_signal_(after_installing_handlers(std::move(on_signal))), thread_([this] { run(); }) {}
+SignalWatcher::SignalWatcher(std::function<void(int)> on_signal, std::function<void()> on_reload)
+    : on_signal_(after_installing_handlers(std::move(on_signal))),
+      on_reload_(std::move(on_reload)),
+      thread_([this] { run(); }) {}
 
 SignalWatcher::~SignalWatcher() {
     const int fd = signal_pipe_write.load();
@@ -135,6 +137,14 @@ void SignalWatcher::run() {
         }
         const int sig = number;
         if (sig == kWatcherStop) return;
+        if (sig == SIGUSR2 && on_reload_) {
+            try {
+                on_reload_();
+            } catch (const std::exception& e) {
+                log_error("SIGUSR2: reload failed: ", e.what());
+            }
+            continue;
+        }
         if (sig == SIGUSR1 || sig == SIGUSR2) {
             log_info("ignoring signal ", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
             continue;

@@ -9,7 +9,8 @@ std::string status_json(const StatusSnapshot& s) {
     char uptime[32];
     std::snprintf(uptime, sizeof uptime, "%.3f", s.uptime_seconds);
     std::ostringstream out;
-    out << "{\"state\":\"" << to_string(s.state) << "\",\"pid\":" << s.pid << ",\"uptime_seconds\":" << uptime
+    out << "{\"state\":\"" << to_string(s.state) << "\",\"pid\":" << s.pid << ",\"reload_generation\":" << s.reload_generation
+        << ",\"predecessor_pid\":" << s.predecessor_pid << ",\"uptime_seconds\":" << uptime
         << ",\"drain_deadline_left_ms\":" << s.drain_deadline_left_ms
         << ",\"requests\":{\"served\":" << s.requests.served << ",\"active\":" << s.requests.active
         << ",\"handler_errors\":" << s.requests.handler_errors << ",\"bad_requests\":" << s.requests.bad_requests

@@ -16,6 +16,7 @@
 
 #include "fcgihost/durable_queue.hpp"
 #include "fcgihost/job_queue.hpp"
+#include "fcgihost/listener.hpp"
 #include "fcgihost/options.hpp"
 #include "fcgihost/router.hpp"
 #include "fcgihost/shutdown.hpp"
@@ -63,6 +64,7 @@ public:
 
 private:
     Response dispatch(const Request& request) const;
+    void hand_over(int successor, Listener& listener, ShutdownSequence& sequence);
 
     const SystemdNotifier systemd_;  // first: takes NOTIFY_SOCKET before anything else runs
     const HostOptions options_;

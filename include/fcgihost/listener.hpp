@@ -51,6 +51,12 @@ public:
     // Takes over an inherited listening socket. Throws if fd is not one; the fd is then
     // left open and still the caller's.
     static Listener adopt(int fd, const std::string& origin);
+    // A successor started by a reload: takes fd 3 from LISTEN_FDS whatever --socket or
+    // --listen say (their socket is the one handed over). A --socket path is taken over
+    // as this process's own: removed at its final stop, not at a reload.
+    static Listener open_for_successor(const HostOptions& options);
+    // Another process now serves this socket: its path is no longer this process's to remove.
+    void keep_path() { path_.clear(); }
 
     int fd() const { return fd_; }
     bool inherited() const { return inherited_; }

@@ -84,6 +84,8 @@ struct HostOptions {
     std::chrono::milliseconds drain_timeout{30000};
     std::chrono::milliseconds cancel_grace{5000};
     std::chrono::milliseconds io_timeout{30000};
+    std::chrono::milliseconds reload_timeout{10000};   // SIGUSR2: how long a successor gets to serve
+    std::string pid_file;                              // "" = none
     std::string socket_path;
     mode_t socket_mode = 0660;
     std::string socket_owner;                          // checked by parse_socket_owner

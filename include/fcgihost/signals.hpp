@@ -41,13 +41,15 @@ public:
     // for each SIGTERM, SIGINT, SIGQUIT or SIGHUP received (SIGUSR1 and SIGUSR2 are logged
     // and ignored); it must only record (take a lock, set state, notify). An exception from
     // it is logged, not propagated. Only one watcher may exist at a time.
-    explicit SignalWatcher(std::function<void(int)> on_signal);
+    // `on_reload`, if given, runs for SIGUSR2 instead (same rules).
+    explicit SignalWatcher(std::function<void(int)> on_signal, std::function<void()> on_reload = nullptr);
     ~SignalWatcher();  // stops and joins the thread; signals not yet read stay in the pipe
 
 private:
     void run();
 
     std::function<void(int)> on_signal_;
+    std::function<void()> on_reload_;
     boost::thread thread_;  // last: starts once the members above exist
 };
 

@@ -17,6 +17,8 @@ struct StatusSnapshot {
     unsigned request_threads = 0;
     unsigned workers = 0;
     int pid = 0;
+    unsigned reload_generation = 0;  // 0: started by hand; +1 per reload (SIGUSR2)
+    long predecessor_pid = 0;        // the process that started this one on a reload; 0: none
     ServerCounts requests;
     JobCounts jobs;
     bool durable_enabled = false;  // --job-store given

@@ -5,6 +5,7 @@
 // service works the same without them.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace fcgihost {
@@ -23,6 +24,12 @@ public:
     bool enabled() const { return fd_ >= 0; }
     // Sends `state`, e.g. "READY=1\nSTATUS=serving". Returns whether it was sent.
     bool notify(const std::string& state) const;
+    // Waits (at most `limit`) until systemd has processed every message sent before
+    // (sd_notify_barrier's protocol). Returns whether it confirmed that in time.
+    bool barrier(std::chrono::milliseconds limit) const;
+    // NOTIFY_SOCKET as it was in the environment ("" when not notifying), to hand to a
+    // successor process.
+    std::string address_for_environment() const;
 
 private:
     int fd_ = -1;
