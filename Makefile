@@ -23,11 +23,13 @@ SOVERSION   = 0
 # they win. Boost.Thread has no pkg-config file on Debian.
 FCGI_CFLAGS     := $(shell $(PKG_CONFIG) --cflags fcgi 2>/dev/null)
 FCGI_LIBS       := $(or $(shell $(PKG_CONFIG) --libs fcgi 2>/dev/null),-lfcgi)
-PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS) $(SQLITE_CFLAGS)
+PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)
 PROJECT_CXXFLAGS = -std=c++17 -pthread -MMD -MP $(WARN) $(WERROR)
 SQLITE_CFLAGS   := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS     := $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3)
-PROJECT_LIBS     = $(FCGI_LIBS) $(SQLITE_LIBS) -lboost_thread -lboost_chrono
+PQ_CFLAGS       := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
+PQ_LIBS         := $(or $(shell $(PKG_CONFIG) --libs libpq 2>/dev/null),-lpq)
+PROJECT_LIBS     = $(FCGI_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lboost_thread -lboost_chrono
 LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
 LIB_SRC   = $(filter-out src/demo/% src/jobs_tool/%,$(wildcard src/*/*.cpp))
@@ -43,10 +45,10 @@ DEMO      = $(BUILD)/fcgihost-demo
 JOBS_TOOL = $(BUILD)/fcgihost-jobs
 TESTS     = $(BUILD)/fcgihost-tests
 
-BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libsqlite3-dev
+BUILD_PACKAGES = g++ make pkg-config libfcgi-dev libboost-thread-dev libsqlite3-dev libpq-dev
 UNIT_PACKAGES  = $(BUILD_PACKAGES) libcppunit-dev
 TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
-                 haproxy lighttpd caddy libfcgi-bin
+                 haproxy lighttpd caddy libfcgi-bin postgresql-15
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
 

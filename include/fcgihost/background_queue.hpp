@@ -10,7 +10,8 @@ namespace fcgihost {
 
 // Why queue() took or refused a job. A refusal is never silent: the handler gets this
 // value (the demo answers 503), and the queue counts and logs it.
-enum class QueueResult { accepted, full, stopping };
+// no_workers: the process runs with --workers 0 (it only enqueues durable jobs).
+enum class QueueResult { accepted, full, stopping, no_workers };
 const char* to_string(QueueResult result);
 
 class BackgroundQueue {

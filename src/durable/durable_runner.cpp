@@ -251,7 +251,8 @@ std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const 
 
 bool DurableRunner::idle_locked() const {
     if (running_ > 0 || !ready_.empty()) return false;
-    return stop_claiming_ || (nothing_due_ && !wake_);
+    // With --workers 0 nothing is ever claimed here, so "nothing due" is never learnt.
+    return workers_count_ == 0 || stop_claiming_ || (nothing_due_ && !wake_);
 }
 
 void DurableRunner::request_stop() { source_.request_stop(); }

@@ -7,6 +7,7 @@ const char* to_string(QueueResult result) {
         case QueueResult::accepted: return "accepted";
         case QueueResult::full: return "full";
         case QueueResult::stopping: return "stopping";
+        case QueueResult::no_workers: return "no_workers";
     }
     return "unknown";
 }

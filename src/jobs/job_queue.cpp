@@ -72,7 +72,9 @@ QueueResult JobQueue::queue(std::string name, Job job) {
     std::size_t depth = 0;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
-        if (closed_) {
+        if (options_.workers == 0) {
+            result = QueueResult::no_workers;
+        } else if (closed_) {
             result = QueueResult::stopping;
             ++counts_.rejected_stopping;
         } else if (waiting_.size() >= options_.capacity) {
@@ -90,7 +92,9 @@ QueueResult JobQueue::queue(std::string name, Job job) {
         work_ready_.notify_one();
         return result;
     }
-    if (result == QueueResult::full) {
+    if (result == QueueResult::no_workers) {
+        log_warn("job ", name, " rejected: --workers 0, this process runs no background jobs");
+    } else if (result == QueueResult::full) {
         log_warn("job ", name, " rejected: queue full (", depth, " waiting)");
     } else {
         log_warn("job ", name, " rejected: shutting down");

@@ -6,7 +6,7 @@
 //   fcgihost-jobs --job-store PATH delete ID      removes a job that is not running
 // Exit status: 0 done, 1 no such job (or not in a state that allows it), 2 bad usage or
 // a store that cannot be opened.
-#include "durable/sqlite_job_store.hpp"
+#include "durable/pg_job_store.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
     if (store_path.empty() || i >= argc) return usage();
     const std::string command = argv[i++];
     try {
-        fcgihost::SqliteJobStore store(store_path);
+        const std::unique_ptr<fcgihost::JobStore> opened = fcgihost::open_job_store(store_path);
+        fcgihost::JobStore& store = *opened;
         if (command == "list") {
             std::optional<fcgihost::StoredState> state;
             if (i < argc) {

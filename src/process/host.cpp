@@ -1,7 +1,7 @@
 #include "fcgihost/host.hpp"
 
 #include "durable/durable_runner.hpp"
-#include "durable/sqlite_job_store.hpp"
+#include "durable/pg_job_store.hpp"
 #include "fastcgi/listen_policy.hpp"
 #include "fastcgi/listener.hpp"
 #include "fastcgi/server.hpp"
@@ -107,7 +107,7 @@ Host::Host(HostOptions options) : impl_(std::make_unique<Impl>(std::move(options
     const HostOptions& options_ = impl_->options_;
     auto& durable_ = impl_->durable_;
     if (!options_.durable.store.empty()) {
-        durable_ = std::make_unique<durable::DurableRunner>(std::make_unique<SqliteJobStore>(options_.durable.store),
+        durable_ = std::make_unique<durable::DurableRunner>(open_job_store(options_.durable.store),
                                                             options_.durable, options_.workers, options_.queue_capacity);
     }
 }
@@ -184,7 +184,7 @@ int Host::Impl::run() {
     jobs_.start();
     if (durable_) {
         durable_->start();
-        log_info("durable jobs in ", options_.durable.store, "; retry base ", options_.durable.retry_base.count(),
+        log_info("durable jobs in ", redacted_store(options_.durable.store), "; retry base ", options_.durable.retry_base.count(),
                  " ms, max attempts ", options_.durable.max_attempts);
     }
     ServerOptions server_options;

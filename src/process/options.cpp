@@ -42,9 +42,10 @@ void add_host_options(OptionSet& set, HostOptions& o) {
     set.add("threads", "N", o.threads == 0 ? "2 per core" : std::to_string(o.threads), "request threads", [&o](const std::string& v) {
         o.threads = static_cast<unsigned>(parse_count(v, 1, 1024));
     });
-    set.add("workers", "N", std::to_string(o.workers), "background worker threads", [&o](const std::string& v) {
-        o.workers = static_cast<unsigned>(parse_count(v, 1, 1024));
-    });
+    set.add("workers", "N", std::to_string(o.workers),
+            "background worker threads (0: none; durable jobs are only enqueued here)", [&o](const std::string& v) {
+                o.workers = static_cast<unsigned>(parse_count(v, 0, 1024));
+            });
     set.add("queue-capacity", "N", std::to_string(o.queue_capacity), "jobs that may wait to start",
             [&o](const std::string& v) { o.queue_capacity = parse_count(v, 1, 100000000); });
     set.add("max-body", "SIZE", format_size(o.max_body), "largest request body (at most 1G); larger gets 413",

@@ -13,7 +13,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT INT TERM
 CXX="${CXX:-g++}"
 flags="-std=c++17 -Wall -Wextra -Werror -pthread -Iinclude"
-libs="-lfcgi -lsqlite3 -lboost_thread -lboost_chrono -lpthread"
+libs="-lfcgi -lsqlite3 -lpq -lboost_thread -lboost_chrono -lpthread"
 failures=0
 blocks=0
 

@@ -15,7 +15,9 @@ namespace testing_support {
 
 class DurableFiles {
 public:
-    std::string store() const { return dir_.file("jobs.db"); }
+    // `store`: a --job-store to use instead of a SQLite file in the temp dir.
+    explicit DurableFiles(std::string store = "") : store_(std::move(store)) {}
+    std::string store() const { return store_.empty() ? dir_.file("jobs.db") : store_; }
     std::string job_log() const { return dir_.file("done.log"); }
     std::string file(const std::string& name) const { return dir_.file(name); }
 
@@ -52,6 +54,7 @@ public:
 
 private:
     TempDir dir_;
+    std::string store_;
 };
 
 // A count out of the "durable" object of the status JSON; -1 if absent.

@@ -1,0 +1,85 @@
+// PgJobStore: the JobStore shared by several hosts, in PostgreSQL (--job-store
+// postgresql://... or a libpq keyword string). open_job_store() picks it or SqliteJobStore.
+//
+// DESIGN
+// - Tables fcgihost_jobs, fcgihost_processes and fcgihost_schema, created and migrated at
+//   start inside one transaction under an advisory lock: processes starting together on an
+//   empty database wait for each other instead of racing on CREATE TABLE.
+// - Enqueue: INSERT ... ON CONFLICT on the unique key of waiting/running rows DO NOTHING,
+//   and pg_notify in the same transaction, so a listener never hears of an uncommitted job.
+// - Claim: one statement; a FOR UPDATE SKIP LOCKED CTE picks up to `limit` due rows ordered
+//   by priority, run_at, id, so concurrent claimers never wait on or share a row. The same
+//   statement refreshes this process's heartbeat.
+// - complete/fail/release only touch a row still running under this process: a job whose
+//   claim was rescued meanwhile is never ended twice.
+// - rescue(): at most one process per cycle does it (pg_try_advisory_xact_lock); it frees the
+//   rows of owners whose heartbeat is older than kHeartbeatTimeout, whose lease ran out, or
+//   that are dead on this host.
+// - Times are the server's clock, so hosts with skewed clocks agree on due and stale.
+// - Every connection has connect_timeout and statement_timeout, so no call blocks a request
+//   thread for long when the server is gone; a broken connection leaves the pool and the
+//   next call reconnects.
+#pragma once
+
+#include "durable/job_store.hpp"
+
+#include <boost/thread/mutex.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fcgihost {
+
+namespace durable { class PgConnection; }
+
+// True if `store` names a PostgreSQL database rather than a SQLite file.
+bool is_postgres_store(const std::string& store);
+// `store` fit for a log line or /status: any password replaced by "***".
+std::string redacted_store(const std::string& store);
+// A PgJobStore or a SqliteJobStore, by the form of `store`. Throws StoreError.
+std::unique_ptr<JobStore> open_job_store(const std::string& store);
+
+class PgJobStore : public JobStore {
+public:
+    PgJobStore(const PgJobStore&) = delete;
+    PgJobStore& operator=(const PgJobStore&) = delete;
+
+    // Connects and migrates. Throws StoreError (naming the redacted conninfo) if the server
+    // cannot be reached or its schema is newer than this build.
+    explicit PgJobStore(std::string conninfo);
+    ~PgJobStore() override;
+
+    std::vector<EnqueueResult> enqueue_batch(const std::vector<NewJob>& jobs) override;
+    std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds, const JobOwner& owner,
+                                  std::chrono::milliseconds lease) override;
+    void complete(std::int64_t id) override;
+    bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) override;
+    void release(std::int64_t id) override;
+    void renew(const JobOwner& owner, std::chrono::milliseconds lease) override;
+    std::size_t rescue() override;
+    std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) override;
+    StoredCounts counts() override;
+    std::vector<StoredJob> list(std::optional<StoredState> state, std::size_t limit) override;
+    std::optional<StoredJob> show(std::int64_t id) override;
+    bool retry_dead(std::int64_t id) override;
+    bool remove(std::int64_t id) override;
+
+    static constexpr int kSchemaVersion = 1;
+    // A process whose heartbeat is older than this has its running jobs rescued.
+    static constexpr std::chrono::milliseconds kHeartbeatTimeout{5000};
+    static constexpr const char* kChannel = "fcgihost_jobs";
+
+private:
+    class Lease;  // a pooled connection, returned on destruction unless it broke
+    std::unique_ptr<durable::PgConnection> connect() const;
+    void migrate();
+
+    const std::string conninfo_;
+    const std::string shown_;   // redacted
+    const JobOwner self_;       // the owner complete/fail/release check
+    mutable boost::mutex pool_mutex_;
+    mutable std::vector<std::unique_ptr<durable::PgConnection>> idle_;  // guarded by pool_mutex_
+};
+
+}  // namespace fcgihost

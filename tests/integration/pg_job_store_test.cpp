@@ -1,0 +1,178 @@
+// PgJobStore (include/fcgihost/pg_job_store.hpp) on a real PostgreSQL 15 started by the test:
+// the shared store contract, then what only a server shared by several processes has.
+#include "durable/pg_job_store.hpp"
+
+#include "support/postgres_process.hpp"
+#include "unit/job_store_contract.hpp"
+
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+using namespace fcgihost;
+using namespace fcgihost::contract;
+using fcgihost::testing_support::PostgresProcess;
+using fcgihost::testing_support::TempDir;
+
+namespace {
+
+struct PgBackend {
+    std::string conninfo = PostgresProcess::shared().create_database();
+    std::unique_ptr<JobStore> open() { return std::make_unique<PgJobStore>(conninfo); }
+};
+
+}  // namespace
+
+class PgJobStoreContractTest : public JobStoreContract<PgBackend> {
+    CPPUNIT_TEST_SUB_SUITE(PgJobStoreContractTest, JobStoreContract<PgBackend>);
+    CPPUNIT_TEST_SUITE_END();
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(PgJobStoreContractTest, "integration");
+
+class PgJobStoreTest : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(PgJobStoreTest);
+    CPPUNIT_TEST(store_names_choose_the_store);
+    CPPUNIT_TEST(passwords_are_redacted);
+    CPPUNIT_TEST(unreachable_server_fails_fast_without_the_password);
+    CPPUNIT_TEST(processes_starting_together_on_an_empty_database_do_not_race);
+    CPPUNIT_TEST(newer_schema_is_refused);
+    CPPUNIT_TEST(an_end_only_touches_a_row_this_process_still_owns);
+    CPPUNIT_TEST(concurrent_claimers_never_share_a_job);
+    CPPUNIT_TEST(a_silent_owner_is_rescued_after_the_heartbeat_timeout);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void store_names_choose_the_store() {
+        CPPUNIT_ASSERT(is_postgres_store("postgresql://db.example/jobs"));
+        CPPUNIT_ASSERT(is_postgres_store("postgres://u@db/jobs"));
+        CPPUNIT_ASSERT(is_postgres_store("host=/run/postgresql dbname=jobs"));
+        CPPUNIT_ASSERT(!is_postgres_store("/var/lib/app/jobs.db"));
+        CPPUNIT_ASSERT(!is_postgres_store("jobs.db"));
+    }
+
+    void passwords_are_redacted() {
+        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://app:***@db.example:5432/jobs"),
+                             redacted_store("postgresql://app:s3cr%40t@db.example:5432/jobs"));
+        CPPUNIT_ASSERT_EQUAL(std::string("postgres://app@db/jobs"), redacted_store("postgres://app@db/jobs"));
+        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://db/jobs?user=app&password=***&sslmode=require"),
+                             redacted_store("postgresql://db/jobs?user=app&password=hunter2&sslmode=require"));
+        CPPUNIT_ASSERT_EQUAL(std::string("host=db password=*** dbname=jobs"),
+                             redacted_store("host=db password=hunter2 dbname=jobs"));
+        CPPUNIT_ASSERT_EQUAL(std::string("host=db password=*** dbname=jobs"),
+                             redacted_store("host=db password='hun ter\\'2' dbname=jobs"));
+    }
+
+    void unreachable_server_fails_fast_without_the_password() {
+        TempDir dir;  // no server listens here
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            PgJobStore store("postgresql://app:hunter2@/jobs?host=" + dir.path());
+            CPPUNIT_FAIL("connected to nothing");
+        } catch (const StoreError& e) {
+            const std::string what = e.what();
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("hunter2") == std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("cannot connect") != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("app:***@") != std::string::npos);
+        }
+        CPPUNIT_ASSERT(std::chrono::steady_clock::now() - start < std::chrono::seconds(6));
+    }
+
+    void processes_starting_together_on_an_empty_database_do_not_race() {
+        const std::string conninfo = PostgresProcess::shared().create_database();
+        std::atomic<int> failures{0};
+        std::vector<std::thread> starters;
+        for (int i = 0; i < 6; ++i) {
+            starters.emplace_back([&] {
+                try {
+                    PgJobStore store(conninfo);
+                    store.enqueue_batch({new_job("work", "x")});
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            });
+        }
+        for (std::thread& t : starters) t.join();
+        CPPUNIT_ASSERT_EQUAL(0, failures.load());
+        PgJobStore store(conninfo);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(6), store.counts().waiting);
+    }
+
+    void newer_schema_is_refused() {
+        const std::string conninfo = PostgresProcess::shared().create_database();
+        { PgJobStore store(conninfo); }
+        const std::string db = conninfo.substr(conninfo.find("dbname=") + 7);
+        PostgresProcess::shared().sql("INSERT INTO fcgihost_schema VALUES (99)", db);
+        try {
+            PgJobStore store(conninfo);
+            CPPUNIT_FAIL("a newer schema was opened");
+        } catch (const StoreError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("newer") != std::string::npos);
+        }
+    }
+
+    void an_end_only_touches_a_row_this_process_still_owns() {
+        PgBackend backend;
+        std::unique_ptr<JobStore> store = backend.open();
+        store->enqueue_batch({new_job("work", "p")});
+        JobOwner other = JobOwner::self();
+        other.host = "another-host";
+        std::int64_t id = store->claim(1, kKinds, other, std::chrono::seconds(30)).at(0).id;
+        store->complete(id);
+        CPPUNIT_ASSERT(!store->fail(id, "late", std::chrono::milliseconds(0)));
+        store->release(id);
+        std::optional<StoredJob> row = store->show(id);
+        CPPUNIT_ASSERT(row && row->state == StoredState::running);
+        CPPUNIT_ASSERT_EQUAL(std::string("another-host"), row->owner.host);
+    }
+
+    void concurrent_claimers_never_share_a_job() {
+        PgBackend backend;
+        std::unique_ptr<JobStore> store = backend.open();
+        std::vector<NewJob> jobs;
+        for (int i = 0; i < 400; ++i) jobs.push_back(new_job("work", std::to_string(i)));
+        store->enqueue_batch(jobs);
+        std::vector<std::vector<std::int64_t>> got(4);
+        std::vector<std::thread> claimers;
+        for (std::size_t t = 0; t < got.size(); ++t) {
+            claimers.emplace_back([&, t] {
+                std::unique_ptr<JobStore> mine = backend.open();
+                for (;;) {
+                    std::vector<DurableJob> batch = mine->claim(7, kKinds, JobOwner::self(), std::chrono::seconds(30));
+                    if (batch.empty()) return;
+                    for (const DurableJob& j : batch) got[t].push_back(j.id);
+                }
+            });
+        }
+        for (std::thread& t : claimers) t.join();
+        std::set<std::int64_t> all;
+        std::size_t total = 0;
+        for (const auto& g : got) {
+            total += g.size();
+            all.insert(g.begin(), g.end());
+        }
+        CPPUNIT_ASSERT_EQUAL(std::size_t(400), total);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(400), all.size());
+    }
+
+    void a_silent_owner_is_rescued_after_the_heartbeat_timeout() {
+        PgBackend backend;
+        std::unique_ptr<JobStore> store = backend.open();
+        store->enqueue_batch({new_job("work", "p")});
+        JobOwner remote = JobOwner::self();
+        remote.host = "a-host-that-stopped";  // not this host: only its heartbeat can tell
+        store->claim(1, kKinds, remote, std::chrono::minutes(10));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->rescue());
+        const std::string db = backend.conninfo.substr(backend.conninfo.find("dbname=") + 7);
+        PostgresProcess::shared().sql("UPDATE fcgihost_processes SET heartbeat = heartbeat - " +
+                                          std::to_string(PgJobStore::kHeartbeatTimeout.count() + 1000) +
+                                          " WHERE host = 'a-host-that-stopped'",
+                                      db);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->rescue());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store->counts().waiting);
+    }
+};
+
+CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(PgJobStoreTest, "integration");
