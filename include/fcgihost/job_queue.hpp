@@ -30,10 +30,16 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace fcgihost {
+
+namespace detail {
+class AsyncRunner;
+enum class AsyncEnd;
+}  // namespace detail
 
 // How the kernel schedules worker threads against request threads:
 //  normal  as any thread;
@@ -48,6 +54,7 @@ struct JobQueueOptions {
     unsigned workers = 2;         // worker threads
     int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
     WorkerPolicy worker_policy = WorkerPolicy::batch;
+    std::size_t async_capacity = 16384;  // asynchronous jobs pending at once
 };
 
 // A consistent snapshot of the counters, all taken under one lock.
@@ -64,6 +71,8 @@ struct JobCounts {
     std::size_t capacity = 0;
     std::size_t high_water = 0;    // most jobs ever waiting at once
     std::uint64_t destroy_errors = 0;  // jobs whose captures threw while being destroyed
+    std::size_t async_running = 0;     // asynchronous jobs pending (also counted in running)
+    std::uint64_t dropped = 0;         // asynchronous jobs whose context died unfinished (also in failed)
 };
 
 enum class WaitResult { idle, deadline, interrupted };
@@ -83,6 +92,9 @@ public:
     void start();
 
     QueueResult queue(std::string name, Job job) override;
+    // Starts `job` on the queue's I/O thread (async_job.hpp); it counts as running until its
+    // context says how it ended. Refused (full) past async_capacity pending jobs.
+    QueueResult queue_async(std::string name, AsyncJob job) override;
 
     JobCounts counts() const;
     CancellationToken token() const;
@@ -117,6 +129,7 @@ private:
         std::string name;
         bool was_cancelled = false;  // cancel() happened while it ran
         bool abandoned = false;      // already counted by abandon_rest()
+        bool async = false;          // an asynchronous job, pending on the I/O thread
     };
 
     void worker_main();
@@ -124,6 +137,7 @@ private:
     // Destroys `job` outside the lock; true if its captures threw (logged here).
     static bool destroy(Job& job, const std::string& name, const char* when);
     void count_destroy_errors(std::uint64_t n);
+    void async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why);
     bool idle_locked() const { return waiting_.empty() && running_.empty(); }
 
     const JobQueueOptions options_;
@@ -142,6 +156,9 @@ private:
     unsigned skipped_through_ = 0;           // guarded by mutex_; drain steps a Ctrl-C skipped
     JobCounts counts_;                       // guarded by mutex_ (queued/running derived)
     std::vector<std::string> cancelled_names_;  // guarded by mutex_
+    std::size_t async_running_ = 0;          // guarded by mutex_
+    // Last: destroyed first, while the state its pending jobs report to is still alive.
+    std::unique_ptr<detail::AsyncRunner> async_;
 };
 
 }  // namespace fcgihost
