@@ -47,6 +47,9 @@ struct AsyncCore {
     std::map<std::uint64_t, std::function<void()>> cancel_callbacks;
     std::uint64_t next_callback = 1;
     bool cancel_seen = false;
+    // The last context died while a handler of this job was unwinding an exception: the
+    // exception, not the drop, is the reason the job failed (run_job_handler decides).
+    bool drop_deferred = false;
 };
 
 // What every AsyncContext copy shares: its destruction ends a job nobody finished.

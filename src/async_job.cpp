@@ -48,7 +48,18 @@ std::uint64_t AsyncCore::add_cancel_callback(std::function<void()> callback) {
 
 void AsyncCore::remove_cancel_callback(std::uint64_t callback_id) { cancel_callbacks.erase(callback_id); }
 
+namespace {
+// The job whose handler runs on this thread right now (run_job_handler nests).
+thread_local AsyncCore* t_in_flight = nullptr;
+}  // namespace
+
 AsyncObligation::~AsyncObligation() {
+    // Asio may destroy a handler (and the context it captured) while its exception unwinds,
+    // before run_job_handler's catch: the exception must win then, so the drop waits.
+    if (t_in_flight == core.get() && std::uncaught_exceptions() > 0) {
+        core->drop_deferred = true;
+        return;
+    }
     // Runs in destructors of handlers and captures: end() must not throw out of here.
     try {
         core->end(AsyncEnd::dropped, "dropped without completing (the last AsyncContext copy died)");
@@ -58,6 +69,8 @@ AsyncObligation::~AsyncObligation() {
 }
 
 void run_job_handler(const std::shared_ptr<AsyncCore>& core, const std::function<void()>& handler) {
+    AsyncCore* const outer = t_in_flight;
+    t_in_flight = core.get();
     try {
         handler();
     } catch (const JobCancelled&) {
@@ -67,6 +80,8 @@ void run_job_handler(const std::shared_ptr<AsyncCore>& core, const std::function
     } catch (...) {
         core->end(AsyncEnd::failed, "a handler threw an exception of unknown type");
     }
+    t_in_flight = outer;
+    if (core->drop_deferred) core->end(AsyncEnd::dropped, "dropped without completing (the last AsyncContext copy died)");
 }
 
 void start_async_job(const std::shared_ptr<AsyncCore>& core, const AsyncJob& job) {

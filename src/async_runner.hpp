@@ -45,13 +45,14 @@ public:
 private:
     void thread_main();
 
+    // Declared before io_: the handlers io_ destroys report to them.
     const Ended ended_;
-    boost::asio::io_context io_;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-    boost::thread thread_;
-
     boost::mutex registry_mutex_;
     std::map<std::uint64_t, std::weak_ptr<AsyncCore>> live_;  // guarded by registry_mutex_
+
+    boost::thread thread_;  // joined by the destructor before io_ goes
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
 };
 
 }  // namespace detail
