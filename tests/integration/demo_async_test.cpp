@@ -55,7 +55,7 @@ public:
     void stop_past_the_deadline_cancels_pending_waits_at_once() {
         DemoProcess demo({"--drain-timeout", "300ms", "--cancel-grace", "10s"});
         queue_waits(demo, 100, 60000, "long");
-        CPPUNIT_ASSERT(eventually([&] { return status_of(demo, "running") == 100; }, std::chrono::seconds(10)));
+        CPPUNIT_ASSERT(eventually([&] { return status_of(demo, "async_running") == 100; }, std::chrono::seconds(10)));
         auto sent = std::chrono::steady_clock::now();
         // Exiting well within the 10 s grace means the cancel reached the timers at once.
         CPPUNIT_ASSERT_EQUAL(3, demo.stop(SIGTERM, std::chrono::seconds(5)));
