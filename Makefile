@@ -7,6 +7,8 @@ CXXFLAGS   ?= -O2 -g
 PKG_CONFIG ?= pkg-config
 BUILD      ?= build
 PREFIX     ?= /usr/local
+# The builds that the test targets start use every core (PARALLEL= builds one file at a time).
+PARALLEL   ?= -j$(shell nproc 2>/dev/null || echo 2)
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
@@ -89,13 +91,13 @@ test-runner: $(TESTS)
 # Suites register as "unit" (no process, no socket beyond a socketpair) or "integration";
 # the runner's filter "unit/" selects the first.
 check: deps-test
-	$(MAKE) --no-print-directory WERROR=-Werror all test-runner
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner
 	tests/docs/check-links.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
 test: check
 check-unit: deps-unit
-	$(MAKE) --no-print-directory WERROR=-Werror $(TESTS)
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror $(TESTS)
 	$(TESTS) unit/
 
 run: deps-run
@@ -104,10 +106,10 @@ run: deps-run
 
 # Sanitizer builds of the whole suite, each in its own build directory.
 check-asan: deps-test
-	$(MAKE) --no-print-directory BUILD=build-asan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all test-runner
+	$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-asan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all test-runner
 	UBSAN_OPTIONS=halt_on_error=1 build-asan/fcgihost-tests
 check-tsan: deps-test
-	$(MAKE) --no-print-directory BUILD=build-tsan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=thread" all test-runner
+	$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-tsan WERROR=-Werror CXXFLAGS="-O1 -g -fsanitize=thread" all test-runner
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
@@ -188,7 +190,7 @@ FUZZ_HARNESS   = tests/fuzz/in_process_server.cpp tests/support/fcgi_client.cpp
 $(BUILD)/fuzz_%: $(call obj,tests/fuzz/fuzz_%.cpp $(FUZZ_HARNESS)) $(LIB)
 	$(CXX) -pthread $(CXXFLAGS:fuzzer-no-link=fuzzer) $(LDFLAGS) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 fuzz: deps-fuzz
-	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) WERROR=-Werror \
+	$(MAKE) --no-print-directory $(PARALLEL) BUILD=$(FUZZ_BUILD) CXX=$(FUZZ_CXX) WERROR=-Werror \
 		CXXFLAGS="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SANITIZE)" $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 deps-fuzz:

@@ -50,6 +50,8 @@ raw="$(best "raw libfcgi")"
 get="$(best "fcgihost GET /")"
 work0="$(best "fcgihost /work?ms=0")"
 work1="$(best "fcgihost /work?ms=1")"
+durable="$(best "fcgihost /work?ms=0&durable=1")"
+durable_p50="$(stat "fcgihost /work?ms=0&durable=1, keep_conn on" 1 4)"
 php="$(best "PHP-FPM hello")"
 phpf="$(best "PHP-FPM finish_request+1ms")"
 tail_ratio() { ratio "$(stat "$1" "$2" 6)" "$(stat "$1" "$2" 4)"; }
@@ -84,6 +86,8 @@ cat <<TARGETS
 | GET / >= 0.90x raw libfcgi at 32 connections (best keep_conn each) | $(ratio "$get" "$raw")x | $(verdict "$(ratio "$get" "$raw")" ">=" 0.90) |
 | /work?ms=0 >= 0.85x raw libfcgi | $(ratio "$work0" "$raw")x | $(verdict "$(ratio "$work0" "$raw")" ">=" 0.85) |
 | GET / >= 1.5x PHP-FPM hello | $(ratio "$get" "$php")x | $(verdict "$(ratio "$get" "$php")" ">=" 1.5) |
+| durable /work?ms=0&durable=1 >= 0.5x in-memory /work?ms=0 at 32 connections | $(ratio "$durable" "$work0")x | $(verdict "$(ratio "$durable" "$work0")" ">=" 0.5) |
+| durable enqueue through FastCGI: p50 <= 1 ms at 1 connection (keep_conn on) | $(ms "$durable_p50") ms | $(verdict "$(ms "$durable_p50")" "<=" 1) |
 | /work?ms=1 >= 5x PHP-FPM fastcgi_finish_request + 1 ms | $(ratio "$work1" "$phpf")x | $(verdict "$(ratio "$work1" "$phpf")" ">=" 5) |
 | keep_conn on: p99 <= 10x p50 (fcgihost rows, 1 and 32 connections) | worst ${worst_tail}x | $(verdict "$worst_tail" "<=" 10) |
 | p99 under full background CPU load <= 1.5x idle, default \`--worker-policy batch\` | ${load}x | $(verdict "$load" "<=" 1.5) |

@@ -27,6 +27,10 @@ chmod 755 "$work" "$work/www"
 "$build/raw_responder" "$work/raw.sock" "$threads" 2>"$work/raw.log" & pids+=($!)
 "$build/fcgihost-demo" --socket "$work/demo.sock" --socket-mode 0666 --threads "$threads" \
     --workers 32 --queue-capacity 100000 --log-level warn 2>"$work/demo.log" & pids+=($!)
+# The same demo with a durable job store: /work?durable=1 answers once the job is committed.
+"$build/fcgihost-demo" --socket "$work/durable.sock" --socket-mode 0666 --threads "$threads" \
+    --workers 32 --queue-capacity 100000 --log-level warn --job-store "$work/jobs.db" \
+    2>"$work/durable.log" & pids+=($!)
 printf '<?php echo "hello\\n";\n' > "$work/www/hello.php"
 printf '<?php echo "queued\\n"; fastcgi_finish_request(); usleep(1000);\n' > "$work/www/finish.php"
 cat > "$work/php-fpm.conf" <<CONF
@@ -64,6 +68,7 @@ for keep in off on; do
     add_row "fcgihost GET /, keep_conn $keep" demo / $keep
     add_row "fcgihost /work?ms=0, keep_conn $keep" demo "/work?ms=0" $keep
     add_row "fcgihost /work?ms=1, keep_conn $keep" demo "/work?ms=1" $keep
+    add_row "fcgihost /work?ms=0&durable=1, keep_conn $keep" durable "/work?ms=0&durable=1" $keep
     add_row "PHP-FPM hello, keep_conn $keep" php /hello.php $keep
     add_row "PHP-FPM finish_request+1ms, keep_conn $keep" php /finish.php $keep
 done
@@ -80,6 +85,7 @@ http {
     fastcgi_temp_path $work/temp/fastcgi;
     upstream raw { server unix:$work/raw.sock; keepalive 32; }
     upstream demo { server unix:$work/demo.sock; keepalive 32; }
+    upstream durable { server unix:$work/durable.sock; keepalive 32; }
     upstream php { server unix:$work/php.sock; keepalive 32; }
 $server_blocks
 }
