@@ -33,7 +33,7 @@ SQLITE_LIBS     := $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqli
 PROJECT_LIBS     = $(FCGI_LIBS) $(SQLITE_LIBS) -lboost_thread -lboost_chrono
 LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
-LIB_SRC   = $(wildcard src/*.cpp src/durable/*.cpp)
+LIB_SRC   = $(filter-out src/demo/% src/jobs_tool/%,$(wildcard src/*/*.cpp))
 DEMO_SRC  = $(wildcard src/demo/*.cpp)
 TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
@@ -93,6 +93,7 @@ test-runner: $(TESTS)
 check: deps-test
 	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner
 	tests/docs/check-links.sh
+	tests/docs/check-layers.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
 test: check
@@ -130,7 +131,7 @@ bench: deps-bench
 # Both libraries, the headers (the testing kit included), fcgihost.pc (links the static
 # library), fcgihost-shared.pc, the CMake package (fcgihost::fcgihost, static, and
 # fcgihost::fcgihost_shared) and the demo. Static is the default because the library
-# interposes on libfcgi's OS_Read (src/fcgi_input.hpp): a program linked against the
+# interposes on libfcgi's OS_Read (src/fastcgi/fcgi_input.hpp): a program linked against the
 # shared library keeps that protection only while libfcgihost comes before libfcgi in its
 # link line, which pkg-config and CMake ensure but a hand-written `-lfcgi ...` does not.
 PC_SUBST = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \

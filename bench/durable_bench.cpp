@@ -4,8 +4,8 @@
 // give a directory on the disk you will deploy on, the fsync cost is the figure).
 #include "durable/durable_runner.hpp"
 
-#include "fcgihost/job_queue.hpp"
-#include "fcgihost/sqlite_job_store.hpp"
+#include "jobs/job_queue.hpp"
+#include "durable/sqlite_job_store.hpp"
 
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // Queue-and-run cost per empty job: fcgihost's JobQueue against boost::asio::thread_pool,
 // same worker count, same run; and the memory each waiting job takes.
 // Prints "name value" lines for bench/run.sh.
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>

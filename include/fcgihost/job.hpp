@@ -19,6 +19,9 @@
 
 namespace fcgihost {
 
+// How the worker threads that run jobs are scheduled (--worker-policy).
+enum class WorkerPolicy { normal, batch, idle };
+
 class Job {
 public:
     Job(const Job&) = delete;

@@ -1,14 +1,14 @@
 // Status: what the status path shows (docs/contract.md#status-and-logs), as JSON or Prometheus text.
 #pragma once
 
-#include "fcgihost/job_queue.hpp"
-#include "fcgihost/job_store.hpp"
-#include "fcgihost/server.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "fcgihost/counts.hpp"
 
 #include <string>
 
 namespace fcgihost {
+
+enum class HostState { running, draining, cancelling, stopped };
+const char* to_string(HostState state);
 
 struct StatusSnapshot {
     HostState state = HostState::running;
@@ -17,6 +17,8 @@ struct StatusSnapshot {
     unsigned request_threads = 0;
     unsigned workers = 0;
     int pid = 0;
+    unsigned reload_generation = 0;  // 0: started by hand; +1 per reload (SIGUSR2)
+    long predecessor_pid = 0;        // the process that started this one on a reload; 0: none
     ServerCounts requests;
     JobCounts jobs;
     bool durable_enabled = false;  // --job-store given

@@ -4,7 +4,22 @@
 
 #include "fcgihost/host.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
 int main(int argc, char** argv) {
+    // For tests of a failed reload: only a successor (one handed FCGIHOST_READY_FD by its
+    // predecessor) obeys it, so the variable can be set for the first process, which starts
+    // normally, and every successor it starts then fails: "exit" exits 1, "hang" never serves.
+    const char* fail = std::getenv("DEMO_SUCCESSOR_FAIL");
+    if (fail != nullptr && std::getenv("FCGIHOST_READY_FD") != nullptr) {
+        if (std::strcmp(fail, "hang") == 0) {
+            for (;;) pause();
+        }
+        return 1;
+    }
     fcgihost::demo::DemoOptions demo;
     fcgihost::HostOptions defaults;
     defaults.status_path = "/status";

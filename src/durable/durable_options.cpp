@@ -1,22 +1,22 @@
 #include "fcgihost/durable_options.hpp"
 
 #include "fcgihost/durable_queue.hpp"
-#include "fcgihost/job_store.hpp"
-#include "fcgihost/options.hpp"
+#include "durable/job_store.hpp"
+#include "fcgihost/option_set.hpp"
 
 namespace fcgihost {
 
 void add_durable_options(OptionSet& set, DurableOptions& o) {
-    set.add("job-store", "PATH", "off", "SQLite file for durable jobs (local disk only; off: durable jobs refused)",
+    set.add("job-store", "PATH", o.store.empty() ? "off" : o.store, "SQLite file for durable jobs (local disk only; off: durable jobs refused)",
             [&o](const std::string& v) { o.store = v == "off" ? std::string() : v; });
-    set.add("job-retry-base", "DURATION", "15s", "delay before a failed durable job's first retry; doubles each time",
+    set.add("job-retry-base", "DURATION", format_duration(o.retry_base), "delay before a failed durable job's first retry; doubles each time",
             [&o](const std::string& v) {
                 o.retry_base = parse_duration(v);
                 if (o.retry_base.count() < 1) throw std::invalid_argument("must be at least 1ms");
             });
     set.add("job-max-attempts", "N", std::to_string(o.max_attempts), "runs of a durable job before it is dead",
             [&o](const std::string& v) { o.max_attempts = static_cast<unsigned>(parse_count(v, 1, 1000)); });
-    set.add("job-lease", "DURATION", "30s", "a claimed durable job not renewed this long runs elsewhere",
+    set.add("job-lease", "DURATION", format_duration(o.lease), "a claimed durable job not renewed this long runs elsewhere",
             [&o](const std::string& v) {
                 o.lease = parse_duration(v);
                 if (o.lease.count() < 1000) throw std::invalid_argument("must be at least 1s");

@@ -280,13 +280,15 @@ void DurableRunner::interrupt_wait(unsigned through_step) {
 }
 
 void DurableRunner::cancel() {
-    source_.cancel();
     std::deque<DurableJob> unstarted;
     {
+        // Before the tokens flip: a job that ends on its cancel goes back to the store, and
+        // a claim started after that would take it again only to put it back once more.
         boost::lock_guard<boost::mutex> lock(mutex_);
         stop_claiming_ = true;
         unstarted.swap(ready_);
     }
+    source_.cancel();
     for (const DurableJob& job : unstarted) {
         if (!record(Ending{job, Outcome::released, "", {}})) {
             boost::lock_guard<boost::mutex> lock(mutex_);

@@ -17,9 +17,9 @@
 
 #include "durable/enqueue_batcher.hpp"
 
-#include "fcgihost/drain_participant.hpp"
+#include "jobs/drain_participant.hpp"
 #include "fcgihost/durable_options.hpp"
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/mutex.hpp>

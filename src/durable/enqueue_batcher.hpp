@@ -3,7 +3,7 @@
 // transaction, so N concurrent enqueues cost one fsync instead of N.
 #pragma once
 
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/mutex.hpp>

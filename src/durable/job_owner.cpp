@@ -1,7 +1,7 @@
 // Who owns a claimed job, and whether that owner still lives. On one host a dead owner is
 // visible at once in /proc; the pid alone is not enough (pids are reused), so the owner
 // also records the boot id and the process's start time in clock ticks since boot.
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "fcgihost/sqlite_job_store.hpp"
+#include "durable/sqlite_job_store.hpp"
 
 #include "durable/sqlite_connection.hpp"
 

@@ -2,7 +2,7 @@
 // binds by position and throws StoreError with SQLite's own message on any failure.
 #pragma once
 
-#include "fcgihost/job_store.hpp"
+#include "durable/job_store.hpp"
 
 #include <sqlite3.h>
 

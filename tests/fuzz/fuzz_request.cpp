@@ -6,7 +6,7 @@
 //   - every HTTP_* param is a header under its lower-case, '-' for '_' name;
 //   - query() agrees with parse_query(QUERY_STRING); params() and body() are kept as given.
 #include "fcgihost/request.hpp"
-#include "fcgihost/url.hpp"
+#include "http/url.hpp"
 
 #include <cctype>
 #include <cstdint>

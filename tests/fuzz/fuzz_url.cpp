@@ -4,7 +4,7 @@
 //   - what decodes re-encodes and decodes back to the same bytes;
 //   - parse_query yields at most one pair per '&'-separated segment, each key decoded
 //     exactly as percent_decode(key, true) would.
-#include "fcgihost/url.hpp"
+#include "http/url.hpp"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,7 +1,7 @@
 #include "fuzz/in_process_server.hpp"
 
 #include "fcgihost/log.hpp"
-#include "fcgihost/server.hpp"
+#include "fastcgi/server.hpp"
 
 #include <fcgiapp.h>
 #include <fcntl.h>

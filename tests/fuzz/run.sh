@@ -15,7 +15,7 @@ shift 2
 cd "$(dirname "$0")/../.."
 mkdir -p "$build/crashes"
 # No input here (at most 8 KiB) needs 64 MiB at once: a bigger allocation means a length
-# claim got past src/request_assembler.cpp to libfcgi, and fails the run.
+# claim got past src/fastcgi/request_assembler.cpp to libfcgi, and fails the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:max_allocation_size_mb=64}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0}

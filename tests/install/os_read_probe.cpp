@@ -1,7 +1,7 @@
 // Built by check-install.sh against an installed fcgihost. libfcgi reads every connection
 // through OS_Read, called through its PLT, so the definition that comes first in the
 // program's symbol search order is the one it gets. fcgihost's must win (see
-// src/fcgi_input.hpp): that is, OS_Read must resolve into the executable when fcgihost is
+// src/fastcgi/fcgi_input.hpp): that is, OS_Read must resolve into the executable when fcgihost is
 // linked statically (argument "static") and into libfcgihost.so when shared ("shared").
 #include <fcgihost/host.hpp>
 

@@ -20,7 +20,7 @@ namespace {
 constexpr auto kBound = std::chrono::seconds(10);  // far above --io-timeout: reached only when wedged
 const std::string kMalformed = "closed a connection: malformed FastCGI input";
 const std::string kOverLimit = "FastCGI params over the limit of 1048576 bytes";
-constexpr std::size_t kParamsLimit = 1024 * 1024;  // src/request_assembler.hpp, kMaxParamsBytes
+constexpr std::size_t kParamsLimit = 1024 * 1024;  // src/fastcgi/request_assembler.hpp, kMaxParamsBytes
 
 // A name-value length in the 4-byte form, whatever its size.
 std::string long_length(std::uint32_t n) {

@@ -2,7 +2,7 @@
 // by several demo processes.
 #include "integration/durable_demo.hpp"
 
-#include "fcgihost/sqlite_job_store.hpp"
+#include "durable/sqlite_job_store.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 

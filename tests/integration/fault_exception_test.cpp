@@ -4,7 +4,7 @@
 // client gets a generic 500, the job counts as failed, each is logged, nothing leaves a
 // thread, and the drain still ends with exit status 0 (failed is not lost).
 #include "fcgihost/log.hpp"
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 
 #include "support/fcgi_client.hpp"
 #include "support/process.hpp"
@@ -74,7 +74,7 @@ public:
         Listener listener = Listener::create_unix(dir.file("s.sock"), 0600, "", 16);
         Server server(listener, throwing_handler, ServerOptions{1, 1024, std::chrono::seconds(10)});
         server.start();
-        for (const char* path : {"/int", "/own", "/bad_alloc", "/string"}) {
+        for (const char* path : {"/int", "/own", "/bad_alloc?token=t0p", "/string"}) {
             FcgiResponse r = fcgi_get(dir.file("s.sock"), path);
             CPPUNIT_ASSERT_EQUAL_MESSAGE(path, 500, r.status);
             CPPUNIT_ASSERT(r.body.find("secret") == std::string::npos);
@@ -84,8 +84,11 @@ public:
         server.begin_stop();
         CPPUNIT_ASSERT(server.wait_stopped_until(std::chrono::steady_clock::now() + kLimit));
         std::string text = log.text();
-        CPPUNIT_ASSERT(text.find("handler failed: exception of unknown type") != std::string::npos);
-        CPPUNIT_ASSERT(text.find("handler failed: std::bad_alloc") != std::string::npos);
+        // Each line names the method and path (never the query), so the route can be found.
+        CPPUNIT_ASSERT(text.find("handler failed for GET /int: exception of unknown type") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("handler failed for GET /own: exception of unknown type") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("handler failed for GET /bad_alloc: std::bad_alloc") != std::string::npos);
+        CPPUNIT_ASSERT(text.find("t0p") == std::string::npos);
         CPPUNIT_ASSERT(text.find("secret detail") == std::string::npos);
     }
 

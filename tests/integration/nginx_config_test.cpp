@@ -149,8 +149,12 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(name) + ": --max-body vs client_max_body_size",
                                          bytes_of(nginx_directive(site, "client_max_body_size")),
                                          bytes_of(env_value(env, "FCGIHOST_MAX_BODY")));
-            // TERM to the main process only (the drain), SIGKILL to the rest at the timeout.
-            CPPUNIT_ASSERT_EQUAL(std::string("mixed"), unit_value(unit, "KillMode"));
+            // TERM to every process of the unit (a predecessor still draining after a reload
+            // drains too; mixed would SIGKILL it), SIGKILL to what is left at the timeout.
+            CPPUNIT_ASSERT_EQUAL(std::string("control-group"), unit_value(unit, "KillMode"));
+            // A reload: the successor says READY=1 and the old process sends MAINPID=.
+            CPPUNIT_ASSERT_EQUAL(std::string("all"), unit_value(unit, "NotifyAccess"));
+            CPPUNIT_ASSERT_EQUAL(std::string("/bin/kill -USR2 $MAINPID"), unit_value(unit, "ExecReload"));
             // fcgihost sends READY=1 (demo_systemd_test.cpp proves it), so notify is safe.
             CPPUNIT_ASSERT_EQUAL(std::string("notify"), unit_value(unit, "Type"));
         }

@@ -1,7 +1,7 @@
-// Tests for src/acceptor.hpp: accept_one() on created (non-blocking) and inherited
+// Tests for src/fastcgi/acceptor.hpp: accept_one() on created (non-blocking) and inherited
 // (blocking, shared) sockets, stop() getting threads out of a blocking accept4(), the
 // backlog taken at the stop, and FCGI_WEB_SERVER_ADDRS refusals.
-#include "acceptor.hpp"
+#include "fastcgi/acceptor.hpp"
 
 #include "support/process.hpp"
 

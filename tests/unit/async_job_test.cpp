@@ -1,6 +1,6 @@
 // Asynchronous jobs on the real JobQueue (its I/O thread) and the testing kit's ManualQueue.
 #include "demo/demo_routes.hpp"
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 #include "fcgihost/testing.hpp"
 #include "support/process.hpp"
 

@@ -1,7 +1,7 @@
 // DurableRunner (src/durable/durable_runner.hpp) over a real SqliteJobStore in a temp dir.
 #include "durable/durable_runner.hpp"
 
-#include "fcgihost/sqlite_job_store.hpp"
+#include "durable/sqlite_job_store.hpp"
 #include "fcgihost/testing_durable.hpp"
 #include "integration/demo_process.hpp"
 #include "support/process.hpp"

@@ -1,8 +1,8 @@
-// FcgiInput (src/fcgi_input.hpp): while one lives, libfcgi's reads (OS_Read) of its
+// FcgiInput (src/fastcgi/fcgi_input.hpp): while one lives, libfcgi's reads (OS_Read) of its
 // connection on its thread come from the assembled records in memory, then end of file,
 // and never from the socket; other fds, other threads, and the time after it read the
 // socket as libfcgi's own OS_Read does.
-#include "fcgi_input.hpp"
+#include "fastcgi/fcgi_input.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 

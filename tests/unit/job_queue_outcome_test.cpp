@@ -1,7 +1,7 @@
 // JobQueue: how each way a job ends is counted (completed, failed, cancelled), and jobs
 // whose captures throw while being destroyed, on every path where a job dies: after its
 // run, dropped by cancel(), refused by queue(), left to the queue's destructor.
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 
 #include "unit/throwing_capture.hpp"
 

@@ -1,6 +1,6 @@
 // JobQueue: order, capacity and rejection reasons, exception isolation, the drain steps.
 // Threads are ordered with promises and the queue's own waits, never with sleeps.
-#include "fcgihost/job_queue.hpp"
+#include "jobs/job_queue.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 

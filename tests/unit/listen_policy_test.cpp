@@ -1,6 +1,6 @@
-// Tests for src/listen_policy.hpp: which --listen addresses need FCGI_WEB_SERVER_ADDRS or
+// Tests for src/fastcgi/listen_policy.hpp: which --listen addresses need FCGI_WEB_SERVER_ADDRS or
 // --allow-any-peer, and the one line that says so.
-#include "listen_policy.hpp"
+#include "fastcgi/listen_policy.hpp"
 
 #include "support/process.hpp"
 
@@ -16,8 +16,8 @@ namespace {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-HostOptions listening_on(const std::string& where) {
-    HostOptions o;
+ListenerOptions listening_on(const std::string& where) {
+    ListenerOptions o;
     o.listen = where;
     return o;
 }
@@ -67,7 +67,7 @@ public:
     void a_peer_list_or_allow_any_peer_lets_it_start() {
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("0.0.0.0:9000"), "10.0.0.5"));
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("0.0.0.0:9000"), " , 10.0.0.5"));
-        HostOptions any = listening_on("0.0.0.0:9000");
+        ListenerOptions any = listening_on("0.0.0.0:9000");
         any.allow_any_peer = true;
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(any, nullptr));
     }
@@ -81,7 +81,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("127.0.0.1:9000"), nullptr));
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("[::1]:9000"), nullptr));
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(listening_on("localhost:9000"), nullptr));
-        HostOptions unix_socket;
+        ListenerOptions unix_socket;
         unix_socket.socket_path = "/run/fcgihost/fcgihost.sock";
         CPPUNIT_ASSERT_EQUAL(std::string(), listen_policy_refusal(unix_socket, nullptr));
         // Opening it fails with the resolver's reason; a refusal here would name the wrong problem.

@@ -1,7 +1,7 @@
 // Tests for fcgihost/listener.hpp: created unix and TCP sockets, stale and live paths,
 // adopted (inherited) sockets that must survive us, and FCGI_WEB_SERVER_ADDRS. Each test
 // uses real sockets in its own TempDir.
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 
 #include "support/process.hpp"
 
@@ -318,8 +318,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1));
         CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDS", "1", 1));
         CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDNAMES", "fcgi", 1));
-        HostOptions options;
+        ListenerOptions options;
         options.socket_path = dir_->file("l.sock");
+        options.socket_mode = 0600;
+        options.backlog = 16;
         Listener l = Listener::open(options);
         CPPUNIT_ASSERT_EQUAL("unix:" + options.socket_path, l.description());
         CPPUNIT_ASSERT(std::getenv("LISTEN_PID") == nullptr);
@@ -351,7 +353,7 @@ public:
                          "so the no-source assertion is skipped\n";
             return;
         }
-        std::string message = listener_error([] { Listener::open(HostOptions()); });
+        std::string message = listener_error([] { Listener::open(ListenerOptions()); });
         CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--socket"));
     }
 

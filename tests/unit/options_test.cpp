@@ -1,5 +1,6 @@
 // Tests for fcgihost/options.hpp: value parsers, flags, FCGIHOST_* variables, --help.
 #include "fcgihost/options.hpp"
+#include "fastcgi/socket_owner.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 

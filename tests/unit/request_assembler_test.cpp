@@ -1,8 +1,8 @@
-// RequestAssembler (src/request_assembler.hpp) alone, fed bytes as a web server sends them:
+// RequestAssembler (src/fastcgi/request_assembler.hpp) alone, fed bytes as a web server sends them:
 // whole requests come out rebuilt without padding, management records are answered, other
 // roles, aborts and multiplexing get their FCGI_END_REQUEST, records of other requests are
 // dropped, and everything malformed is refused, params claims as soon as they are known.
-#include "request_assembler.hpp"
+#include "fastcgi/request_assembler.hpp"
 
 #include "support/fcgi_client.hpp"
 

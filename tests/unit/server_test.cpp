@@ -1,6 +1,6 @@
 // Server in-process, on a real unix socket, with handlers the tests control: errors,
 // body checks, the stop with idle threads, idle kept connections and the backlog.
-#include "fcgihost/server.hpp"
+#include "fastcgi/server.hpp"
 
 #include "support/fcgi_client.hpp"
 #include "support/fcgi_outcome.hpp"

@@ -1,6 +1,6 @@
 // ShutdownSequence with a real Server in-process: what the drain says about requests
 // still in a handler when it ends.
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 
 #include "support/fcgi_client.hpp"
 #include "support/process.hpp"

@@ -1,6 +1,6 @@
 // ShutdownSequence without a request side: the steps, the exit status, the report, and
 // what a repeated SIGINT, SIGTERM or SIGHUP does.
-#include "fcgihost/shutdown.hpp"
+#include "process/shutdown.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 

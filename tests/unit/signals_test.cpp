@@ -3,7 +3,7 @@
 // signals blocked, ignored or caught, so a SIGTERM ends it; a child forked without exec
 // dies of a SIGTERM instead of passing it to its parent; and a signal sent to the process
 // reaches the watcher's callback, on the watcher's thread.
-#include "fcgihost/signals.hpp"
+#include "process/signals.hpp"
 
 #include "support/process.hpp"
 

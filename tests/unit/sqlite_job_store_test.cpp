@@ -1,5 +1,5 @@
-// SqliteJobStore (include/fcgihost/sqlite_job_store.hpp) on a file in a temp dir.
-#include "fcgihost/sqlite_job_store.hpp"
+// SqliteJobStore (src/durable/sqlite_job_store.hpp) on a file in a temp dir.
+#include "durable/sqlite_job_store.hpp"
 
 #include "support/process.hpp"
 

@@ -1,8 +1,8 @@
-// Tests for src/unix_socket_file.hpp: which file at the path is stale, symlinks never
+// Tests for src/fastcgi/unix_socket_file.hpp: which file at the path is stale, symlinks never
 // followed, no temporary name left behind, a missing directory named, the mode exact.
-#include "unix_socket_file.hpp"
+#include "fastcgi/unix_socket_file.hpp"
 
-#include "fcgihost/listener.hpp"
+#include "fastcgi/listener.hpp"
 #include "support/process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>

@@ -1,5 +1,5 @@
 // Tests for fcgihost/url.hpp: percent_decode and parse_query.
-#include "fcgihost/url.hpp"
+#include "http/url.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
