@@ -31,6 +31,8 @@ struct JobCounts {
     std::size_t capacity = 0;
     std::size_t high_water = 0;    // most jobs ever waiting at once
     std::uint64_t destroy_errors = 0;  // jobs whose captures threw while being destroyed
+    std::size_t async_running = 0;     // asynchronous jobs pending (also counted in running)
+    std::uint64_t dropped = 0;         // asynchronous jobs whose context died unfinished (also in failed)
 };
 
 // Durable jobs: rows in the store by state (every process sharing it).

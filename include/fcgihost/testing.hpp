@@ -16,7 +16,9 @@
 #include "fcgihost/response.hpp"
 #include "fcgihost/router.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <deque>
 #include <string>
 #include <vector>
@@ -55,14 +57,19 @@ Response run(const Router& router, const RequestBuilder& request);
 
 // A BackgroundQueue whose jobs wait until the test runs them, one by one or all at once,
 // on the calling thread. Not thread-safe: it is for single-threaded tests.
+class ManualAsync;
+
 class ManualQueue : public BackgroundQueue {
 public:
     ManualQueue(const ManualQueue&) = delete;
     ManualQueue& operator=(const ManualQueue&) = delete;
-    ManualQueue() = default;
+    ManualQueue();
+    ~ManualQueue();
 
     // accepted, or full at capacity, or stopping after set_stopping(true); refusals are counted.
     QueueResult queue(std::string name, Job job) override;
+    // Held until run_async(); same refusals as queue() (capacity counts blocking jobs only).
+    QueueResult queue_async(std::string name, AsyncJob job) override;
 
     std::size_t size() const { return jobs_.size(); }
     std::vector<std::string> names() const;      // waiting jobs, oldest first
@@ -80,6 +87,23 @@ public:
     void set_capacity(std::size_t capacity) { capacity_ = capacity; }
     void set_stopping(bool stopping) { stopping_ = stopping; }
 
+    // Asynchronous jobs, on the kit's own io_context and clock (testing_async.cpp), on the
+    // calling thread. run_async() starts the async jobs queued so far and runs ready
+    // handlers until none is left (returns how many ran). advance() moves the clock:
+    // sleep_for() waits due by then complete, oldest deadline first, then run_async(). No
+    // real time passes. cancel_async() is the drain deadline: tokens().cancel(), cancel
+    // callbacks run, pending sleeps complete with operation_aborted. A handler's exception
+    // fails its job, as in the real queue (it does not reach the test).
+    std::size_t run_async();
+    std::size_t advance(std::chrono::steady_clock::duration duration);
+    std::size_t cancel_async();
+    boost::asio::io_context& io();
+    std::size_t async_pending() const;    // started or queued, not ended
+    std::size_t async_completed() const;
+    std::size_t async_failed() const;     // failed or dropped without completing
+    std::size_t async_cancelled() const;  // gave up, or ended after cancel_async()
+    std::vector<std::string> async_failures() const;  // "name: why", in order
+
     // Drives the token that jobs get: request_stop() for stopping(), cancel() for cancelled().
     CancellationSource& tokens() { return tokens_; }
 
@@ -93,6 +117,7 @@ private:
     bool stopping_ = false;
     std::size_t rejected_ = 0;
     CancellationSource tokens_;
+    std::unique_ptr<ManualAsync> async_;  // the asynchronous side
 };
 
 }  // namespace testing

@@ -127,6 +127,34 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
         return queued_response(id, result);
     });
 
+    // The same wait as /work, on an asio timer: it holds no worker while it waits. The done
+    // line's fsync blocks the I/O thread for its duration; the demo accepts that.
+    router.get("/wait", [&jobs, job_log](const Request& request) {
+        std::string id = job_id(request);
+        if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
+        long ms = 0;
+        std::string ms_text = request.query("ms", "0");
+        if (ms_text.empty() || ms_text.size() > 7 || ms_text.find_first_not_of("0123456789") != std::string::npos ||
+            (ms = std::stol(ms_text)) > kMaxWorkMs) {
+            return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
+        }
+        QueueResult result = jobs.queue_async("wait:" + id, [id, ms, job_log](AsyncContext& ctx) {
+            ctx.sleep_for(std::chrono::milliseconds(ms), [ctx, id, ms, job_log](const boost::system::error_code& ec) mutable {
+                if (ec) {
+                    log_warn("job wait:", id, " cancelled before its ", ms, " ms were up; no done line");
+                    return ctx.gave_up();
+                }
+                if (job_log.empty()) {
+                    log_info("done ", id);
+                } else {
+                    append_done_line(job_log, id);
+                }
+                ctx.done();
+            });
+        });
+        return queued_response(id, result);
+    });
+
     router.get("/fail", [&jobs, durable](const Request& request) {
         std::string id = job_id(request);
         if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");

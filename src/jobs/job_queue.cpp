@@ -12,6 +12,7 @@
 // captures' destructors may block, and may throw.
 #include "jobs/job_queue.hpp"
 
+#include "jobs/async_runner.hpp"
 #include "fcgihost/log.hpp"
 
 #include <sched.h>
@@ -23,7 +24,10 @@
 
 namespace fcgihost {
 
-JobQueue::JobQueue(JobQueueOptions options) : options_(options) {
+JobQueue::JobQueue(JobQueueOptions options)
+    : options_(options),
+      async_(new detail::AsyncRunner([this](std::uint64_t id, const std::string& name, detail::AsyncEnd end,
+                                            const std::string& why) { async_ended(id, name, end, why); })) {
     counts_.capacity = options_.capacity;
 }
 
@@ -36,6 +40,9 @@ JobQueue::~JobQueue() {
     source_.cancel();
     work_ready_.notify_all();
     workers_.join_all();
+    // Pending asynchronous jobs die with the runner's io_context and report here, so it
+    // goes while the counters still exist.
+    async_.reset();
     // Jobs left when no worker ever started; the workers are gone, so no lock is needed.
     for (Entry& entry : waiting_) destroy(entry.job, entry.name, "dropped unstarted");
 }
@@ -62,6 +69,7 @@ void JobQueue::start() {
     boost::lock_guard<boost::mutex> lock(mutex_);
     if (started_) return;
     started_ = true;
+    async_->start();
     for (unsigned i = 0; i < options_.workers; ++i) {
         workers_.create_thread([this] { worker_main(); });
     }
@@ -108,6 +116,7 @@ JobCounts JobQueue::counts() const {
     JobCounts snapshot = counts_;
     snapshot.queued = waiting_.size();
     snapshot.running = running_.size();
+    snapshot.async_running = async_running_;
     return snapshot;
 }
 
@@ -235,6 +244,7 @@ std::vector<std::string> JobQueue::cancel() {
         for (const Entry& entry : dropped) names.push_back(entry.name);
     }
     source_.cancel();
+    async_->cancel();
     state_changed_.notify_all();
     // Outside the lock: what the jobs captured may take time, or throw, to destroy.
     std::uint64_t destroy_errors = 0;

@@ -31,10 +31,16 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace fcgihost {
+
+namespace detail {
+class AsyncRunner;
+enum class AsyncEnd;
+}  // namespace detail
 
 // How the kernel schedules worker threads against request threads:
 //  normal  as any thread;
@@ -47,6 +53,7 @@ struct JobQueueOptions {
     unsigned workers = 2;         // worker threads
     int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
     WorkerPolicy worker_policy = WorkerPolicy::batch;
+    std::size_t async_capacity = 16384;  // asynchronous jobs pending at once
 };
 
 enum class WaitResult { idle, deadline, interrupted };
@@ -66,6 +73,9 @@ public:
     void start();
 
     QueueResult queue(std::string name, Job job) override;
+    // Starts `job` on the queue's I/O thread (async_job.hpp); it counts as running until its
+    // context says how it ended. Refused (full) past async_capacity pending jobs.
+    QueueResult queue_async(std::string name, AsyncJob job) override;
 
     JobCounts counts() const;
     CancellationToken token() const;
@@ -100,6 +110,7 @@ private:
         std::string name;
         bool was_cancelled = false;  // cancel() happened while it ran
         bool abandoned = false;      // already counted by abandon_rest()
+        bool async = false;          // an asynchronous job, pending on the I/O thread
     };
 
     void worker_main();
@@ -107,6 +118,7 @@ private:
     // Destroys `job` outside the lock; true if its captures threw (logged here).
     static bool destroy(Job& job, const std::string& name, const char* when);
     void count_destroy_errors(std::uint64_t n);
+    void async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why);
     bool idle_locked() const { return waiting_.empty() && running_.empty(); }
 
     const JobQueueOptions options_;
@@ -125,6 +137,9 @@ private:
     unsigned skipped_through_ = 0;           // guarded by mutex_; drain steps a Ctrl-C skipped
     JobCounts counts_;                       // guarded by mutex_ (queued/running derived)
     std::vector<std::string> cancelled_names_;  // guarded by mutex_
+    std::size_t async_running_ = 0;          // guarded by mutex_
+    // Last: destroyed first, while the state its pending jobs report to is still alive.
+    std::unique_ptr<detail::AsyncRunner> async_;
 };
 
 }  // namespace fcgihost

@@ -21,6 +21,7 @@ std::string status_json(const StatusSnapshot& s) {
         << ",\"rejected_full\":" << s.jobs.rejected_full << ",\"rejected_stopping\":" << s.jobs.rejected_stopping
         << ",\"cancelled\":" << s.jobs.cancelled << ",\"abandoned\":" << s.jobs.abandoned
         << ",\"capacity\":" << s.jobs.capacity << ",\"high_water\":" << s.jobs.high_water
+        << ",\"async_running\":" << s.jobs.async_running << ",\"dropped\":" << s.jobs.dropped
         << ",\"workers\":" << s.workers << "}";
     if (s.durable_enabled) {
         out << ",\"durable\":{\"waiting\":" << s.durable.waiting << ",\"scheduled\":" << s.durable.scheduled
@@ -72,6 +73,10 @@ std::string status_prometheus(const StatusSnapshot& s) {
     metric(out, "jobs_queue_capacity", "gauge", "Queue capacity.", static_cast<double>(s.jobs.capacity));
     metric(out, "jobs_queue_high_water", "gauge", "Most jobs ever waiting at once.",
            static_cast<double>(s.jobs.high_water));
+    metric(out, "jobs_async_running", "gauge", "Asynchronous jobs pending (also in jobs_running).",
+           static_cast<double>(s.jobs.async_running));
+    metric(out, "jobs_dropped_total", "counter", "Asynchronous jobs whose context died unfinished (also failed).",
+           static_cast<double>(s.jobs.dropped));
     if (s.durable_enabled) {
         out << "# HELP fcgihost_durable_jobs Durable jobs in the store by state.\n# TYPE fcgihost_durable_jobs gauge\n";
         const std::pair<const char*, std::uint64_t> states[] = {{"waiting", s.durable.waiting},
