@@ -51,5 +51,14 @@ long long status_number(const std::string& json, const std::string& field) {
     return std::stoll(json.substr(at + key.size()));
 }
 
+long long number_after(const std::string& text, const std::string& label) {
+    const std::size_t at = text.find(label);
+    if (at == std::string::npos) return -1;
+    const std::size_t from = at + label.size();
+    const std::size_t to = text.find_first_not_of("0123456789", from);
+    if (to == from) return -1;
+    return std::stoll(text.substr(from, to - from));
+}
+
 }  // namespace testing_support
 }  // namespace fcgihost

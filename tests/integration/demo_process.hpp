@@ -56,6 +56,9 @@ std::size_t count_exact_lines(const std::string& path, const std::string& line);
 
 // A number out of the demo's /status JSON, e.g. status_number(json, "failed"); -1 if absent.
 long long status_number(const std::string& json, const std::string& field);
+// The number right after the first `label` in `text` (a log), e.g.
+// number_after(log, "started successor pid "); -1 if the label or the digits are absent.
+long long number_after(const std::string& text, const std::string& label);
 
 }  // namespace testing_support
 }  // namespace fcgihost

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 using namespace fcgihost::testing_support;
@@ -99,12 +98,7 @@ private:
     std::vector<std::thread> threads_;
 };
 
-long successor_pid(const ChildProcess& p) {
-    std::smatch m;
-    const std::string log = p.log();
-    if (!std::regex_search(log, m, std::regex("started successor pid ([0-9]+)"))) return -1;
-    return std::stol(m[1]);
-}
+long successor_pid(const ChildProcess& p) { return static_cast<long>(number_after(p.log(), "started successor pid ")); }
 
 bool gone(long pid) {
     if (kill(static_cast<pid_t>(pid), 0) != 0) return true;

@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <cstring>
-#include <regex>
 
 using namespace fcgihost::testing_support;
 
@@ -62,11 +61,7 @@ private:
     int fd_;
 };
 
-long successor_pid(const std::string& log) {
-    std::smatch m;
-    if (!std::regex_search(log, m, std::regex("started successor pid ([0-9]+)"))) return -1;
-    return std::stol(m[1]);
-}
+long successor_pid(const std::string& log) { return static_cast<long>(number_after(log, "started successor pid ")); }
 
 }  // namespace
 
