@@ -44,16 +44,16 @@ std::string pid_of(const std::string& line) {
     return "";
 }
 
-// A number in a log line, after `key` ("completed=" in "jobs completed=3 ...").
-int number_after(const std::string& line, const std::string& key) {
-    std::size_t at = line.find(key);
-    CPPUNIT_ASSERT_MESSAGE("no " + key + " in: " + line, at != std::string::npos);
-    return std::stoi(line.substr(at + key.size()));
+// A number in a log line, after `key` ("completed=" in "jobs completed=3 ..."); it must be there.
+int required_number(const std::string& line, const std::string& key) {
+    const long long n = number_after(line, key);
+    CPPUNIT_ASSERT_MESSAGE("no " + key + "N in: " + line, n >= 0);
+    return static_cast<int>(n);
 }
 
 // Jobs the process still held when the drain began: "draining; N job(s) queued, M running".
 int held_at_drain(const std::string& drain_line) {
-    return number_after(drain_line, "draining; ") + number_after(drain_line, "queued, ");
+    return required_number(drain_line, "draining; ") + required_number(drain_line, "queued, ");
 }
 
 // Milliseconds from `since` to the UTC time that starts an fcgihost log line
@@ -203,9 +203,9 @@ public:
                   << "] " << std::flush;
 
         int held = held_at_drain(drain);
-        int cancelled = number_after(summary, "cancelled=");
+        int cancelled = required_number(summary, "cancelled=");
         CPPUNIT_ASSERT_MESSAGE(drain, held >= 1);
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(summary, 0, number_after(summary, "abandoned="));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(summary, 0, required_number(summary, "abandoned="));
         CPPUNIT_ASSERT_MESSAGE("no job ended during the drain: " + summary, held - cancelled >= 1);
         for (int k = 0; k < kJobs; ++k) {
             std::string id = "r" + std::to_string(k);
