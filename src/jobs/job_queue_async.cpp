@@ -45,15 +45,30 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
 }
 
 void JobQueue::async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why) {
-    bool counted = false;
     bool cancelled = end == detail::AsyncEnd::cancelled;
+    bool counts = false;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         auto it = running_.find(id);
         if (it == running_.end()) return;
         cancelled = cancelled || it->second.was_cancelled;
+        counts = !it->second.abandoned;
+    }
+    // Logged before it is counted, as for blocking jobs: whoever sees the count finds the line.
+    if (counts && (end == detail::AsyncEnd::failed || end == detail::AsyncEnd::dropped)) {
+        if (cancelled) {
+            log_warn("async job ", name, " ended after its cancel (counted cancelled): ", why);
+        } else {
+            log_error("async job ", name, " failed: ", why);
+        }
+    } else if (counts && end == detail::AsyncEnd::cancelled) {
+        log_warn("async job ", name, " ", why, ": counted cancelled");
+    }
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        auto it = running_.find(id);
+        if (it == running_.end()) return;
         if (!it->second.abandoned) {
-            counted = true;
             if (cancelled) {
                 ++counts_.cancelled;
                 cancelled_names_.push_back(name);
@@ -68,16 +83,6 @@ void JobQueue::async_ended(std::uint64_t id, const std::string& name, detail::As
         --async_running_;
     }
     state_changed_.notify_all();
-    if (!counted) return;
-    if (end == detail::AsyncEnd::failed || end == detail::AsyncEnd::dropped) {
-        if (cancelled) {
-            log_warn("async job ", name, " ended after its cancel (counted cancelled): ", why);
-        } else {
-            log_error("async job ", name, " failed: ", why);
-        }
-    } else if (end == detail::AsyncEnd::cancelled) {
-        log_warn("async job ", name, " ", why, ": counted cancelled");
-    }
 }
 
 }  // namespace fcgihost
