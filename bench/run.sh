@@ -163,8 +163,24 @@ background_load idle $((port_base + 91))
 "$build/queue_bench" 4 "$rounds" > "$work/queue.txt"
 "$build/shutdown_bench" "$build/fcgihost-demo" 10 > "$work/shutdown.txt"
 
+# --- sections: each bench/sections/NAME.sh prints a Markdown section of its own ----------
+# (a "## Title", its figures, and target rows "| target | measured | PASS/MISS |").
+# Usage of each: NAME.sh BUILD_DIR WORK_DIR ROUNDS SECONDS; it starts what it needs itself.
+mkdir -p "$work/sections"
+for section in "$here"/sections/*.sh; do
+    [ -e "$section" ] || continue
+    name="$(basename "$section" .sh)"
+    echo "bench: section $name" >&2
+    mkdir -p "$work/section-$name"
+    "$section" "$build" "$work/section-$name" "$rounds" "$secs" > "$work/sections/$name.md"
+done
+
 "$here/report.sh" "$results" "$work/queue.txt" "$work/shutdown.txt" "$rounds" "$secs" "$threads" \
     > "$here/RESULTS.md"
+for section in "$work"/sections/*.md; do
+    [ -e "$section" ] || continue
+    { echo; cat "$section"; } >> "$here/RESULTS.md"
+done
 "$here/plot.sh" "$results" "$here/latency.png"
 grep -E '^\| (target|.*(PASS|MISS))' "$here/RESULTS.md" >&2 || true
 echo "bench: wrote $here/RESULTS.md and $here/latency.png" >&2
