@@ -5,7 +5,8 @@
 //   async_bench timing W ROUNDS enqueue->start latency and no-op throughput, W workers
 // Each memory mode runs alone in a fresh process: freed memory that glibc keeps would
 // otherwise hide the next measurement's growth. They use one malloc arena, so that
-// mallinfo2() sees the allocations of every thread. Prints "name value" lines for bench/sections/async.sh.
+// mallinfo2() sees the allocations of every thread. Prints "name value" lines for
+// bench/sections/async.sh.
 #include "jobs/job_queue.hpp"
 #include "fcgihost/log.hpp"
 
