@@ -39,6 +39,7 @@ namespace fcgihost {
 
 namespace detail {
 class AsyncRunner;
+struct AsyncCore;
 enum class AsyncEnd;
 }  // namespace detail
 
@@ -107,10 +108,13 @@ private:
         Job job;
     };
     struct Running {
-        std::string name;
+        std::string name;            // a blocking job's; an asynchronous one's is in its core
         bool was_cancelled = false;  // cancel() happened while it ran
         bool abandoned = false;      // already counted by abandon_rest()
-        bool async = false;          // an asynchronous job, pending on the I/O thread
+        // An asynchronous job's state, pending on the I/O thread (null for a blocking job):
+        // how cancel() reaches its callbacks. It does not keep the job running.
+        std::shared_ptr<detail::AsyncCore> core = nullptr;
+        const std::string& name_of() const;
     };
 
     void worker_main();
@@ -119,6 +123,7 @@ private:
     static bool destroy(Job& job, const std::string& name, const char* when);
     void count_destroy_errors(std::uint64_t n);
     void async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why);
+    void count_async_end_locked(std::map<std::uint64_t, Running>::iterator it, bool cancelled, detail::AsyncEnd end);
     bool idle_locked() const { return waiting_.empty() && running_.empty(); }
 
     const JobQueueOptions options_;

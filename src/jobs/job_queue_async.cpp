@@ -10,7 +10,7 @@ namespace fcgihost {
 
 QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
     QueueResult result = QueueResult::accepted;
-    std::uint64_t id = 0;
+    std::shared_ptr<detail::AsyncCore> core;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (options_.workers == 0) {
@@ -25,16 +25,18 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
         } else if (!job) {
             result = QueueResult::unsupported;
         } else {
-            id = next_id_++;
-            Running running{name};
-            running.async = true;
+            const std::uint64_t id = next_id_++;
+            // The name moves into the core; the entry reads it from there (one string, not two).
+            core = async_->make_core(id, std::move(name), source_.token());
+            Running running;
+            running.core = core;
             running_.emplace(id, std::move(running));
             ++async_running_;
             ++counts_.accepted;
         }
     }
     switch (result) {
-        case QueueResult::accepted: async_->start_job(id, std::move(name), source_.token(), std::move(job)); break;
+        case QueueResult::accepted: async_->start_job(std::move(core), std::move(job)); break;
         case QueueResult::full: log_warn("async job ", name, " rejected: ", options_.async_capacity, " already pending"); break;
         case QueueResult::stopping: log_warn("async job ", name, " rejected: shutting down"); break;
         case QueueResult::unsupported: log_error("async job ", name, " rejected: empty function"); break;
@@ -47,43 +49,57 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
 
 void JobQueue::async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why) {
     bool cancelled = end == detail::AsyncEnd::cancelled;
-    bool counts = false;
+    bool counted = false;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         auto it = running_.find(id);
         if (it == running_.end()) return;
         cancelled = cancelled || it->second.was_cancelled;
-        counts = !it->second.abandoned;
+        // An end with nothing to log (completed, or already abandoned) is counted in this one
+        // critical section.
+        if (it->second.abandoned || end == detail::AsyncEnd::completed) {
+            count_async_end_locked(it, cancelled, end);
+            counted = true;
+        }
+    }
+    if (counted) {
+        state_changed_.notify_all();
+        return;
     }
     // Logged before it is counted, as for blocking jobs: whoever sees the count finds the line.
-    if (counts && (end == detail::AsyncEnd::failed || end == detail::AsyncEnd::dropped)) {
+    if (end == detail::AsyncEnd::failed || end == detail::AsyncEnd::dropped) {
         if (cancelled) {
             log_warn("async job ", name, " ended after its cancel (counted cancelled): ", why);
         } else {
             log_error("async job ", name, " failed: ", why);
         }
-    } else if (counts && end == detail::AsyncEnd::cancelled) {
+    } else {
         log_warn("async job ", name, " ", why, ": counted cancelled");
     }
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         auto it = running_.find(id);
         if (it == running_.end()) return;
-        if (!it->second.abandoned) {
-            if (cancelled) {
-                ++counts_.cancelled;
-                cancelled_names_.push_back(name);
-            } else if (end == detail::AsyncEnd::completed) {
-                ++counts_.completed;
-            } else {
-                ++counts_.failed;
-                if (end == detail::AsyncEnd::dropped) ++counts_.dropped;
-            }
-        }
-        running_.erase(it);
-        --async_running_;
+        count_async_end_locked(it, cancelled, end);
     }
     state_changed_.notify_all();
+}
+
+void JobQueue::count_async_end_locked(std::map<std::uint64_t, Running>::iterator it, bool cancelled,
+                                      detail::AsyncEnd end) {
+    if (!it->second.abandoned) {
+        if (cancelled) {
+            ++counts_.cancelled;
+            cancelled_names_.push_back(it->second.name_of());
+        } else if (end == detail::AsyncEnd::completed) {
+            ++counts_.completed;
+        } else {
+            ++counts_.failed;
+            if (end == detail::AsyncEnd::dropped) ++counts_.dropped;
+        }
+    }
+    running_.erase(it);
+    --async_running_;
 }
 
 }  // namespace fcgihost
