@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 
@@ -68,6 +69,7 @@ class AsyncJobTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(dropped_context_is_counted_and_logged);
     CPPUNIT_TEST(cancel_aborts_pending_sleeps_at_once);
     CPPUNIT_TEST(on_cancel_after_the_cancel_still_runs);
+    CPPUNIT_TEST(cancelled_and_abandoned_async_jobs_keep_their_names);
     CPPUNIT_TEST(refusals_full_and_stopping);
     CPPUNIT_TEST(queue_without_async_support_refuses);
     CPPUNIT_TEST(kit_advance_runs_due_sleeps_only);
@@ -172,6 +174,35 @@ public:
         CPPUNIT_ASSERT(wait_idle(queue));
         CPPUNIT_ASSERT(called);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), queue.counts().cancelled);
+    }
+
+    // The drain reports jobs by name: an asynchronous job's name lives in its state on the
+    // I/O thread's side, not in the queue's table, and must still reach both lists.
+    void cancelled_and_abandoned_async_jobs_keep_their_names() {
+        JobQueue queue;
+        queue.start();
+        std::promise<void> gave_up;  // set once the first job's end is counted
+        queue.queue_async("a-job-whose-name-is-too-long-for-the-small-string-buffer", [&gave_up](AsyncContext& ctx) {
+            ctx.on_cancel([ctx, &gave_up]() mutable {
+                ctx.gave_up();
+                gave_up.set_value();
+            });
+        });
+        std::promise<AsyncContext> stubborn;  // its context, held here: the job stays pending
+        queue.queue_async("stubborn", [&stubborn](AsyncContext& ctx) { stubborn.set_value(ctx); });
+        AsyncContext held = stubborn.get_future().get();
+        queue.cancel();
+        gave_up.get_future().get();
+        const std::vector<std::string> cancelled = queue.cancelled_names();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), cancelled.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("a-job-whose-name-is-too-long-for-the-small-string-buffer"), cancelled[0]);
+        const std::vector<std::string> abandoned = queue.abandon_rest();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), abandoned.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("stubborn"), abandoned[0]);
+        held.done();  // counted already (abandoned): ending it now changes no count
+        CPPUNIT_ASSERT(wait_idle(queue));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), queue.counts().abandoned);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), queue.counts().completed);
     }
 
     void refusals_full_and_stopping() {
