@@ -41,9 +41,7 @@ std::shared_ptr<AsyncCore> AsyncRunner::make_core(std::uint64_t id, std::string 
     return std::make_shared<AsyncCore>(*this, id, std::move(name), std::move(token), io_);
 }
 
-void AsyncRunner::start_job(std::shared_ptr<AsyncCore> core, AsyncJob job) {
-    boost::asio::post(io_, [core = std::move(core), job = std::move(job)] { start_async_job(core, job); });
-}
+void AsyncRunner::post(std::function<void()> function) { boost::asio::post(io_, std::move(function)); }
 
 void AsyncRunner::cancel(std::vector<std::shared_ptr<AsyncCore>> cores) {
     boost::asio::post(io_, [cores = std::move(cores)] {

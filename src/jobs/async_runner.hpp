@@ -34,9 +34,10 @@ public:
     ~AsyncRunner();
 
     void start();  // the I/O thread; jobs queued before it wait
-    // A job's state, to be recorded by the caller before start_job() posts it.
+    // A job's state; the caller records it, then starts the job on the I/O thread
+    // (start_async_job() inside a function given to post()).
     std::shared_ptr<AsyncCore> make_core(std::uint64_t id, std::string name, CancellationToken token);
-    void start_job(std::shared_ptr<AsyncCore> core, AsyncJob job);
+    void post(std::function<void()> function);  // runs it on the I/O thread
     // Fires the cancel callbacks of `cores` (every job not yet ended), on the I/O thread.
     void cancel(std::vector<std::shared_ptr<AsyncCore>> cores);
     void stop();    // ends the I/O thread; pending handlers stay in the io_context until destruction

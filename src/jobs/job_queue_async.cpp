@@ -1,6 +1,10 @@
 // JobQueue's asynchronous jobs: accepted and counted under the queue's one mutex like the
 // blocking ones (an entry in running_ from acceptance to the end its context reports), but
 // run by the AsyncRunner's I/O thread instead of a worker.
+//
+// Accepted jobs wait in async_starts_ (under the same lock that accepts them) and the I/O
+// thread takes them in batches: one posted operation, one io_context lock and at most one
+// wake-up per batch rather than per job.
 #include "jobs/job_queue.hpp"
 
 #include "jobs/async_runner.hpp"
@@ -10,7 +14,7 @@ namespace fcgihost {
 
 QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
     QueueResult result = QueueResult::accepted;
-    std::shared_ptr<detail::AsyncCore> core;
+    bool first_waiting = false;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (options_.workers == 0) {
@@ -27,16 +31,21 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
         } else {
             const std::uint64_t id = next_id_++;
             // The name moves into the core; the entry reads it from there (one string, not two).
-            core = async_->make_core(id, std::move(name), source_.token());
+            std::shared_ptr<detail::AsyncCore> core = async_->make_core(id, std::move(name), source_.token());
             Running running;
             running.core = core;
             running_.emplace(id, std::move(running));
             ++async_running_;
             ++counts_.accepted;
+            first_waiting = async_starts_.empty();
+            async_starts_.push_back(AsyncStart{std::move(core), std::move(job)});
         }
     }
     switch (result) {
-        case QueueResult::accepted: async_->start_job(std::move(core), std::move(job)); break;
+        case QueueResult::accepted:
+            // A batch already posted and not yet taken will start this job too.
+            if (first_waiting) async_->post([this] { start_waiting_async(); });
+            break;
         case QueueResult::full: log_warn("async job ", name, " rejected: ", options_.async_capacity, " already pending"); break;
         case QueueResult::stopping: log_warn("async job ", name, " rejected: shutting down"); break;
         case QueueResult::unsupported: log_error("async job ", name, " rejected: empty function"); break;
@@ -45,6 +54,26 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
             break;
     }
     return result;
+}
+
+void JobQueue::start_waiting_async() {
+    std::vector<AsyncStart> batch;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        batch.swap(async_starts_);
+    }
+    for (AsyncStart& waiting : batch) {
+        // Each job dies right after its start, as it would in an operation of its own; a
+        // throwing destructor among its captures must not cost the rest of the batch.
+        try {
+            AsyncStart start = std::move(waiting);
+            detail::start_async_job(start.core, start.job);
+        } catch (const std::exception& e) {
+            log_error("an asynchronous handler outside any job threw (ignored): ", e.what());
+        } catch (...) {
+            log_error("an asynchronous handler outside any job threw (ignored): exception of unknown type");
+        }
+    }
 }
 
 void JobQueue::async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why) {
