@@ -1,9 +1,12 @@
 #include "integration/demo_process.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <climits>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -58,6 +61,22 @@ long long number_after(const std::string& text, const std::string& label) {
     const std::size_t to = text.find_first_not_of("0123456789", from);
     if (to == from) return -1;
     return std::stoll(text.substr(from, to - from));
+}
+
+long successor_pid(const std::string& log) { return static_cast<long>(number_after(log, "started successor pid ")); }
+
+bool process_gone(long pid) {
+    if (kill(static_cast<pid_t>(pid), 0) != 0) return true;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const std::size_t close = text.rfind(')');
+    return close != std::string::npos && text.size() > close + 2 && text[close + 2] == 'Z';
+}
+
+bool stop_successor(long pid, std::chrono::milliseconds limit) {
+    if (pid <= 0) return true;
+    kill(static_cast<pid_t>(pid), SIGTERM);
+    return eventually([pid] { return process_gone(pid); }, limit);
 }
 
 }  // namespace testing_support
