@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <climits>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -64,14 +62,6 @@ long long number_after(const std::string& text, const std::string& label) {
 }
 
 long successor_pid(const std::string& log) { return static_cast<long>(number_after(log, "started successor pid ")); }
-
-bool process_gone(long pid) {
-    if (kill(static_cast<pid_t>(pid), 0) != 0) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const std::size_t close = text.rfind(')');
-    return close != std::string::npos && text.size() > close + 2 && text[close + 2] == 'Z';
-}
 
 bool stop_successor(long pid, std::chrono::milliseconds limit) {
     if (pid <= 0) return true;

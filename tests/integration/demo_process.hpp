@@ -62,8 +62,6 @@ long long number_after(const std::string& text, const std::string& label);
 
 // Reload helpers. The pid a demo's log names in "started successor pid N"; -1 if none yet.
 long successor_pid(const std::string& log);
-// True once `pid` has exited (gone, or a zombie its new parent has not reaped yet).
-bool process_gone(long pid);
 // SIGTERM to a successor (not the test's child: its parent was the old process) and the
 // wait until it is gone, at most `limit`; true if it went.
 bool stop_successor(long pid, std::chrono::milliseconds limit = std::chrono::seconds(20));
