@@ -33,6 +33,10 @@ using SiteChanges = std::vector<std::pair<std::string, std::string>>;
 // std::runtime_error if the site config cannot be read or a change's text is not in it.
 std::string render_nginx_prefix(const std::string& dir, const std::string& upstream_socket,
                                 const std::string& listen, const SiteChanges& changes = {});
+// The same with several upstream servers, one `server unix:...;` line each (several hosts
+// sharing a durable job store, in one test).
+std::string render_nginx_prefix(const std::string& dir, const std::vector<std::string>& upstream_sockets,
+                                const std::string& listen, const SiteChanges& changes = {});
 
 // Paths inside a prefix written by render_nginx_prefix.
 std::string nginx_conf_path(const std::string& dir);
@@ -48,6 +52,7 @@ public:
     // by someone else in the meantime is retried with another. Throws std::runtime_error with
     // nginx's output and error log if it does not start; nothing is left running then.
     explicit NginxProcess(const std::string& upstream_socket, const SiteChanges& changes = {});
+    explicit NginxProcess(const std::vector<std::string>& upstream_sockets, const SiteChanges& changes = {});
     // stop() if still running; if nginx does not exit, SIGKILL to its workers, then to the
     // master, each by PID (killing the master alone would leave its workers serving).
     ~NginxProcess();
