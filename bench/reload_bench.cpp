@@ -119,7 +119,7 @@ struct Window {
 
 class Bench {
 public:
-    Bench(std::string demo) : demo_(std::move(demo)), held_(hold(tmp_.file("s"))), nginx_(tmp_.file("s")) {}
+    explicit Bench(std::string demo) : demo_(std::move(demo)), held_(hold(tmp_.file("s"))), nginx_(tmp_.file("s")) {}
     ~Bench() { ::close(held_); }
 
     Window baseline(int round) { return run(round, "baseline", nullptr); }
@@ -143,6 +143,7 @@ public:
             w.old_ok = old.wait_exit(kLimit) && old.exit_code() == 0;
             b.next_.reset(b.start("restart-next"));
             const long pid = b.next_->pid();
+            // Polled: the first answer from the new pid is only known to the senders.
             for (auto until = Clock::now() + kLimit; Clock::now() < until;) {
                 const Clock::time_point first = pacer.first_answer_from(pid);
                 if (first != Clock::time_point::max()) {
@@ -183,7 +184,7 @@ private:
         }
         Window w;
         Pacer pacer(nginx_.host(), nginx_.port());
-        std::this_thread::sleep_for(std::chrono::seconds(1));  // the schedule itself: 1 s of load first
+        std::this_thread::sleep_for(std::chrono::seconds(1));  // 1 s of load before the deploy
         const Clock::time_point signal_at = Clock::now();
         if (deploy != nullptr) deploy(*old, w, signal_at, pacer, *this);
         std::this_thread::sleep_until(std::max(signal_at + std::chrono::seconds(5), Clock::now() + std::chrono::seconds(1)));
