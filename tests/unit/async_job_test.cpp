@@ -75,6 +75,7 @@ class AsyncJobTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(kit_advance_runs_due_sleeps_only);
     CPPUNIT_TEST(kit_cancel_aborts_sleeps);
     CPPUNIT_TEST(kit_counts_throw_and_drop);
+    CPPUNIT_TEST(kit_context_assignment_moves_the_hold);
     CPPUNIT_TEST(kit_demo_wait_route);
     CPPUNIT_TEST_SUITE_END();
 
@@ -277,6 +278,37 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), failures.size());
         CPPUNIT_ASSERT_EQUAL(std::string("dropper: dropped without completing (the last AsyncContext copy died)"), failures[0]);
         CPPUNIT_ASSERT_EQUAL(std::string("thrower: a handler threw: boom"), failures[1]);
+    }
+
+    // A context counts as a holder of its job through copies, moves and assignments: the
+    // job is dropped when, and only when, the last holder lets go.
+    void kit_context_assignment_moves_the_hold() {
+        ManualQueue jobs;
+        std::unique_ptr<AsyncContext> a, b, c;
+        jobs.queue_async("one", [&](AsyncContext& ctx) {
+            a.reset(new AsyncContext(ctx));
+            b.reset(new AsyncContext(ctx));
+        });
+        jobs.queue_async("two", [&](AsyncContext& ctx) { c.reset(new AsyncContext(ctx)); });
+        jobs.run_async();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), jobs.async_pending());
+        *a = *c;  // "one" is still held by b
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), jobs.async_pending());
+        *b = std::move(*a);  // b lets "one" go: its last holder
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_pending());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_failures().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("one: dropped without completing (the last AsyncContext copy died)"),
+                             jobs.async_failures()[0]);
+        AsyncContext& same = *b;
+        *b = std::move(same);  // assigning a context to itself keeps the hold
+        c.reset();
+        a.reset();  // moved from: holds nothing
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_pending());
+        b->done();
+        b.reset();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_completed());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_failures().size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), jobs.async_pending());
     }
 
     void kit_demo_wait_route() {
