@@ -55,7 +55,7 @@ CONF
 [ "$(id -u)" -eq 0 ] && chown -R nobody:nogroup "$work/temp"
 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
 
-port_of() { local i; for i in "${!policies[@]}"; do [ "${policies[$i]}" = "$1" ] && echo $((port_base + i)); done; }
+port_of() { local i; for i in "${!policies[@]}"; do if [ "${policies[$i]}" = "$1" ]; then echo $((port_base + i)); fi; done; }
 for p in "${policies[@]}"; do
     port="$(port_of "$p")"
     for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done

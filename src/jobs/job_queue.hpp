@@ -49,15 +49,15 @@ enum class AsyncEnd;
 //  idle      workers run only on CPU time no other thread wants (SCHED_IDLE): a CPU-bound
 //            job then adds almost nothing to request latency, but jobs also get almost no
 //            CPU while anything else on the machine keeps every core busy;
-//  adaptive  batch, until a job has run for worker_demote_after: then idle for the rest of
-//            that job (default). Short jobs keep their share of a busy machine; long
-//            CPU-bound ones stop competing with requests.
+//  adaptive  batch, until a job has used worker_demote_after of CPU time: then idle for
+//            the rest of that job (default). Short jobs keep their share of a busy
+//            machine; long CPU-bound ones stop competing with requests.
 struct JobQueueOptions {
     std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
     unsigned workers = 2;         // worker threads
     int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
     WorkerPolicy worker_policy = WorkerPolicy::adaptive;
-    std::chrono::milliseconds worker_demote_after{50};  // adaptive only
+    std::chrono::milliseconds worker_demote_after{50};  // adaptive only: CPU time
     std::size_t async_capacity = 16384;  // asynchronous jobs pending at once
 };
 

@@ -4,6 +4,7 @@
 
 #include <boost/thread/lock_guard.hpp>
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -12,12 +13,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <time.h>
 
 namespace fcgihost {
 namespace detail {
 namespace {
 
 pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+// -1 if the clock cannot be read.
+std::int64_t cpu_ns(clockid_t clock) {
+    timespec now{};
+    if (clock_gettime(clock, &now) != 0) return -1;
+    return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
 
 // Linux applies nice per thread when given the thread id. The result, clamped at 19.
 int add_nice(pid_t tid, int increment) {
@@ -87,22 +96,29 @@ WorkerScheduler::Slot WorkerScheduler::enter() {
         case WorkerPolicy::idle: applied = set_class(tid, SCHED_IDLE); break;
     }
     if (!applied) report_refusal("its scheduling policy", errno);
+    Worker worker;
+    worker.tid = tid;
+    // Failing (it does not, for a live thread), the clock reads -1 and looks go by the wall.
+    pthread_getcpuclockid(pthread_self(), &worker.cpu_clock);
     boost::lock_guard<boost::mutex> lock(mutex_);
-    workers_.push_back(Worker{tid});
+    workers_.push_back(worker);
     return workers_.size() - 1;
 }
 
 void WorkerScheduler::job_started(Slot slot) {
     if (!demotes_) return;
+    const std::int64_t cpu = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
     bool earlier = false;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         Worker& worker = workers_[slot];
-        worker.demote_at = Clock::now() + scheduling_.demote_after;
-        // Deadlines come in start order, so this wakes the supervisor only when it sleeps
+        worker.started = Clock::now();
+        worker.cpu_at_start = cpu;
+        worker.look_at = worker.started + scheduling_.demote_after;
+        // First looks come in start order, so this wakes the supervisor only when it sleeps
         // with nothing to wait for.
-        if (worker.demote_at < wakes_at_) {
-            wakes_at_ = worker.demote_at;
+        if (worker.look_at < wakes_at_) {
+            wakes_at_ = worker.look_at;
             earlier = true;
         }
     }
@@ -115,7 +131,7 @@ void WorkerScheduler::job_ended(Slot slot) {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         Worker& worker = workers_[slot];
-        worker.demote_at = Clock::time_point::max();
+        worker.look_at = Clock::time_point::max();
         demoted = worker.demoted;
         worker.demoted = false;
     }
@@ -127,7 +143,7 @@ void WorkerScheduler::job_ended(Slot slot) {
 void WorkerScheduler::leave(Slot slot) {
     boost::lock_guard<boost::mutex> lock(mutex_);
     workers_[slot].tid = 0;
-    workers_[slot].demote_at = Clock::time_point::max();
+    workers_[slot].look_at = Clock::time_point::max();
 }
 
 void WorkerScheduler::report_refusal(const char* what, int error) {
@@ -140,6 +156,12 @@ void WorkerScheduler::report_refusal(const char* what, int error) {
              "); it runs on as it was (reported once)");
 }
 
+std::chrono::nanoseconds WorkerScheduler::cpu_left(const Worker& worker) const {
+    const std::int64_t now = cpu_ns(worker.cpu_clock);
+    if (now < 0 || worker.cpu_at_start < 0) return std::chrono::nanoseconds(0);  // by the wall, then
+    return std::chrono::nanoseconds(scheduling_.demote_after) - std::chrono::nanoseconds(now - worker.cpu_at_start);
+}
+
 void WorkerScheduler::supervisor_main() {
     boost::unique_lock<boost::mutex> lock(mutex_);
     while (!stop_) {
@@ -147,13 +169,20 @@ void WorkerScheduler::supervisor_main() {
         Clock::time_point next = Clock::time_point::max();
         int refused = 0;  // errno of a refused demotion
         for (Worker& worker : workers_) {
-            if (worker.tid == 0 || worker.demote_at == Clock::time_point::max()) continue;
-            if (worker.demote_at > now) {
-                next = std::min(next, worker.demote_at);
+            if (worker.tid == 0 || worker.look_at == Clock::time_point::max()) continue;
+            if (worker.look_at > now) {
+                next = std::min(next, worker.look_at);
                 continue;
             }
             // Under mutex_: the job cannot end, nor the thread exit, until this returns.
-            worker.demote_at = Clock::time_point::max();
+            const std::chrono::nanoseconds left = cpu_left(worker);
+            if (left.count() > 0) {
+                const auto age = now - worker.started;
+                worker.look_at = now + std::max<Clock::duration>(left, age / 4);
+                next = std::min(next, worker.look_at);
+                continue;
+            }
+            worker.look_at = Clock::time_point::max();
             if (set_class(worker.tid, SCHED_IDLE)) worker.demoted = true;
             else refused = errno;
         }

@@ -109,8 +109,8 @@ void add_host_options(OptionSet& set, HostOptions& o) {
     set.add("worker-nice", "N", std::to_string(o.worker_nice), "nice increment of worker threads (0-19)",
             [&o](const std::string& v) { o.worker_nice = static_cast<int>(parse_count(v, 0, 19)); });
     set.add("worker-policy", "POLICY", policy_name(o.worker_policy),
-            "scheduling of worker threads: adaptive (batch, then idle once a job has run for "
-            "--worker-demote-after), batch, idle (only CPU time nothing else wants) or normal",
+            "scheduling of worker threads: adaptive (batch, then idle once a job has used "
+            "--worker-demote-after of CPU), batch, idle (only CPU time nothing else wants) or normal",
             [&o](const std::string& v) {
                 if (v == "adaptive") o.worker_policy = WorkerPolicy::adaptive;
                 else if (v == "batch") o.worker_policy = WorkerPolicy::batch;
@@ -119,7 +119,7 @@ void add_host_options(OptionSet& set, HostOptions& o) {
                 else throw std::invalid_argument("expected adaptive, batch, idle or normal");
             });
     set.add("worker-demote-after", "DURATION", format_duration(o.worker_demote_after),
-            "adaptive: how long a job runs at batch before its worker drops to idle", [&o](const std::string& v) {
+            "adaptive: CPU time a job uses at batch before its worker drops to idle", [&o](const std::string& v) {
                 o.worker_demote_after = parse_duration(v);
                 if (o.worker_demote_after.count() < 1) throw std::invalid_argument("must be at least 1ms");
             });

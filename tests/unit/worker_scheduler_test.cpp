@@ -23,6 +23,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <memory>
 #include <chrono>
 #include <future>
 #include <string>
@@ -66,6 +71,34 @@ private:
     std::shared_future<void> opened_;
     bool open_ = false;
 };
+
+// Ends CPU-bound jobs when told, or when it goes; like Latch, declared after the queue,
+// and the jobs hold what they spin on, so it outlives them.
+class Stop {
+public:
+    Stop(const Stop&) = delete;
+    Stop& operator=(const Stop&) = delete;
+    Stop() : stopped_(std::make_shared<std::atomic<bool>>(false)) {}
+    ~Stop() { stop(); }
+    void stop() { *stopped_ = true; }
+    // A job's body: burns CPU time, which is what demotion counts, until stopped.
+    std::function<void()> spinner() const {
+        std::shared_ptr<std::atomic<bool>> stopped = stopped_;
+        return [stopped] {
+            while (!stopped->load()) {
+            }
+        };
+    }
+
+private:
+    std::shared_ptr<std::atomic<bool>> stopped_;
+};
+
+std::int64_t thread_cpu_ns() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
 
 // What a job saw of its own thread when it started.
 struct Start {
@@ -131,6 +164,7 @@ class WorkerSchedulerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(WorkerSchedulerTest);
     CPPUNIT_TEST(adaptive_demotes_a_long_job_and_restores_the_next);
     CPPUNIT_TEST(adaptive_demotes_each_worker_on_its_own_deadline);
+    CPPUNIT_TEST(adaptive_leaves_a_waiting_job_at_batch);
     CPPUNIT_TEST(adaptive_stays_batch_where_idle_cannot_be_left);
     CPPUNIT_TEST(a_refused_policy_is_logged_once);
     CPPUNIT_TEST(durable_workers_are_scheduled_the_same_way);
@@ -142,20 +176,19 @@ public:
         JobQueue queue(adaptive(threshold));
         queue.start();
         std::promise<Start> long_started;
-        Latch release;
-        std::shared_future<void> released = release.waiter();
-        CPPUNIT_ASSERT(queue.queue("long", [&long_started, released](const CancellationToken&) {
+        Stop release;
+        CPPUNIT_ASSERT(queue.queue("long", [&long_started, spin = release.spinner()](const CancellationToken&) {
             long_started.set_value(Start{current_tid(), sched_getscheduler(0), Clock::now()});
-            released.wait();
+            spin();
         }) == QueueResult::accepted);
         const Start first = long_started.get_future().get();
         CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), first.policy);
         // Read from outside, as `chrt -p` would, while the job still runs.
         CPPUNIT_ASSERT(eventually([&] { return sched_getscheduler(first.tid) == SCHED_IDLE; },
                                   std::chrono::milliseconds(10000), std::chrono::milliseconds(1)));
-        // Not before its time: the deadline is counted from the job's start.
+        // Not before its time: it takes the threshold's CPU time, hence at least as much wall time.
         CPPUNIT_ASSERT(Clock::now() - first.at >= threshold);
-        release.open();
+        release.stop();
 
         std::promise<Start> next_started;
         CPPUNIT_ASSERT(queue.queue("next", [&next_started](const CancellationToken&) {
@@ -173,12 +206,11 @@ public:
         JobQueue queue(adaptive(threshold, 2));
         queue.start();
         std::promise<Start> starts[2];
-        Latch release;
-        std::shared_future<void> released = release.waiter();
+        Stop release;
         for (auto& started : starts) {
-            CPPUNIT_ASSERT(queue.queue("long", [&started, released](const CancellationToken&) {
+            CPPUNIT_ASSERT(queue.queue("long", [&started, spin = release.spinner()](const CancellationToken&) {
                 started.set_value(Start{current_tid(), sched_getscheduler(0), Clock::now()});
-                released.wait();
+                spin();
             }) == QueueResult::accepted);
         }
         const Start a = starts[0].get_future().get();
@@ -188,7 +220,34 @@ public:
             [&] { return sched_getscheduler(a.tid) == SCHED_IDLE && sched_getscheduler(b.tid) == SCHED_IDLE; },
             std::chrono::milliseconds(10000), std::chrono::milliseconds(1)));
         CPPUNIT_ASSERT(Clock::now() - std::max(a.at, b.at) >= threshold);
-        release.open();
+        release.stop();
+        CPPUNIT_ASSERT(queue.wait_idle_until(Clock::now() + kLimit) == WaitResult::idle);
+    }
+
+    void adaptive_leaves_a_waiting_job_at_batch() {
+        // A job that waits uses no CPU time, so it keeps batch past many thresholds of
+        // wall time; once it spins, it is demoted.
+        const auto threshold = std::chrono::milliseconds(10);
+        JobQueue queue(adaptive(threshold));
+        queue.start();
+        std::promise<Start> started;
+        Stop stop_spinning;
+        Latch start_spinning;
+        std::shared_future<void> spin_now = start_spinning.waiter();
+        CPPUNIT_ASSERT(queue.queue("waits", [&started, spin_now, spin = stop_spinning.spinner()](const CancellationToken&) {
+            started.set_value(Start{current_tid(), sched_getscheduler(0), Clock::now()});
+            spin_now.wait();
+            spin();
+        }) == QueueResult::accepted);
+        const Start job = started.get_future().get();
+        // Absence cannot be awaited: ten thresholds of waiting, which demotion by wall
+        // time would not let pass.
+        boost::this_thread::sleep_for(boost::chrono::milliseconds(100));
+        CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), sched_getscheduler(job.tid));
+        start_spinning.open();
+        CPPUNIT_ASSERT(eventually([&] { return sched_getscheduler(job.tid) == SCHED_IDLE; },
+                                  std::chrono::milliseconds(10000), std::chrono::milliseconds(1)));
+        stop_spinning.stop();
         CPPUNIT_ASSERT(queue.wait_idle_until(Clock::now() + kLimit) == WaitResult::idle);
     }
 
@@ -203,9 +262,10 @@ public:
             std::promise<int> at_end;
             CPPUNIT_ASSERT(queue.queue("long", [&](const CancellationToken&) {
                 started.set_value(Start{current_tid(), sched_getscheduler(0), Clock::now()});
-                // Absence cannot be awaited: twenty thresholds, in which a demotion would
-                // have happened (the first test sees one within a few).
-                boost::this_thread::sleep_for(boost::chrono::milliseconds(20));
+                // Twenty thresholds of CPU time, after which it would have been demoted.
+                const std::int64_t until = thread_cpu_ns() + 20000000;
+                while (thread_cpu_ns() < until) {
+                }
                 at_end.set_value(sched_getscheduler(0));
             }) == QueueResult::accepted);
             CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), started.get_future().get().policy);
@@ -251,11 +311,10 @@ public:
                                       1, 100, detail::WorkerScheduling{0, WorkerPolicy::adaptive, std::chrono::milliseconds(20)});
         std::promise<Start> long_started;
         std::promise<int> next_policy;
-        Latch release;
-        std::shared_future<void> released = release.waiter();
-        runner.add_kind("long", [&long_started, released](const DurableJob&, const CancellationToken&) {
+        Stop release;
+        runner.add_kind("long", [&long_started, spin = release.spinner()](const DurableJob&, const CancellationToken&) {
             long_started.set_value(Start{current_tid(), sched_getscheduler(0), Clock::now()});
-            released.wait();
+            spin();
         });
         runner.add_kind("next", [&next_policy](const DurableJob&, const CancellationToken&) {
             next_policy.set_value(sched_getscheduler(0));
@@ -266,7 +325,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), first.policy);
         CPPUNIT_ASSERT(eventually([&] { return sched_getscheduler(first.tid) == SCHED_IDLE; },
                                   std::chrono::milliseconds(10000), std::chrono::milliseconds(1)));
-        release.open();
+        release.stop();
         CPPUNIT_ASSERT(runner.enqueue("next", "", {}).accepted());
         CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), next_policy.get_future().get());
         CPPUNIT_ASSERT(eventually([&] { return runner.store().counts().left() == 0; }, std::chrono::seconds(10)));
