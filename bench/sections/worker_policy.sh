@@ -127,7 +127,7 @@ bench_app (\`--workers $cores\`, \`--worker-nice 10\`, \`--threads $threads\`) b
 ${secs} s: with idle workers, and with one CPU-bound job per worker. Short jobs: ${short_ms} ms of
 CPU each, completed per second while a \`yes >/dev/null\` per core (nice 0) keeps the machine
 busy and GET / runs at 32 connections (p99 of those requests in the last column). adaptive
-demotes a job to SCHED_IDLE after \`--worker-demote-after\` (default 50ms).
+moves a job to SCHED_IDLE once it has used \`--worker-demote-after\` of CPU time (default 50ms).
 
 | policy | p99 idle ms | p99 CPU-bound jobs ms | ratio | short jobs/s, busy machine | vs batch | p99 busy machine ms |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |

@@ -62,7 +62,7 @@ void DurableRunner::add_kind(const std::string& kind, DurableHandler handler) {
 }
 
 void DurableRunner::start() {
-    scheduler_.start();  // before the workers, which use it
+    if (workers_count_ > 0) scheduler_.start();  // before the workers, which use it
     dispatcher_ = boost::thread([this] { dispatcher_main(); });
     for (unsigned i = 0; i < workers_count_; ++i) workers_.create_thread([this] { worker_main(); });
 }

@@ -68,7 +68,7 @@ void JobQueue::start() {
         started_ = true;
     }
     // Outside the lock: it may wait for a probe thread. Before the workers: they use it.
-    scheduler_.start();
+    if (options_.workers > 0) scheduler_.start();
     boost::lock_guard<boost::mutex> lock(mutex_);
     async_->start();
     for (unsigned i = 0; i < options_.workers; ++i) {

@@ -80,8 +80,6 @@ void WorkerScheduler::start() {
     supervisor_ = boost::thread([this] { supervisor_main(); });
 }
 
-bool WorkerScheduler::demotes() const { return demotes_; }
-
 WorkerScheduler::Slot WorkerScheduler::enter() {
     // Under SCHED_BATCH a worker that wakes (a new job, the end of a sleep) does not preempt
     // the request thread that woke it: about 10% more /work throughput in an interleaved A/B
@@ -98,8 +96,8 @@ WorkerScheduler::Slot WorkerScheduler::enter() {
     if (!applied) report_refusal("its scheduling policy", errno);
     Worker worker;
     worker.tid = tid;
-    // Failing (it does not, for a live thread), the clock reads -1 and looks go by the wall.
-    pthread_getcpuclockid(pthread_self(), &worker.cpu_clock);
+    // Without it (it does not fail for a live thread), looks go by the wall.
+    worker.has_cpu_clock = pthread_getcpuclockid(pthread_self(), &worker.cpu_clock) == 0;
     boost::lock_guard<boost::mutex> lock(mutex_);
     workers_.push_back(worker);
     return workers_.size() - 1;
@@ -157,7 +155,7 @@ void WorkerScheduler::report_refusal(const char* what, int error) {
 }
 
 std::chrono::nanoseconds WorkerScheduler::cpu_left(const Worker& worker) const {
-    const std::int64_t now = cpu_ns(worker.cpu_clock);
+    const std::int64_t now = worker.has_cpu_clock ? cpu_ns(worker.cpu_clock) : -1;
     if (now < 0 || worker.cpu_at_start < 0) return std::chrono::nanoseconds(0);  // by the wall, then
     return std::chrono::nanoseconds(scheduling_.demote_after) - std::chrono::nanoseconds(now - worker.cpu_at_start);
 }

@@ -68,8 +68,6 @@ public:
     // Before the first enter(): probes, and starts the supervisor where adaptive applies.
     // Blocks for a thread's lifetime; call it without holding a lock.
     void start();
-    // Whether running jobs are demoted (adaptive, and the process may promote them back).
-    bool demotes() const;
 
     Slot enter();
     void job_started(Slot slot);
@@ -80,7 +78,8 @@ private:
     using Clock = std::chrono::steady_clock;
     struct Worker {
         pid_t tid = 0;                         // 0 once the thread has left
-        clockid_t cpu_clock{};                 // the thread's CPU-time clock
+        clockid_t cpu_clock{};                 // the thread's CPU-time clock, if has_cpu_clock
+        bool has_cpu_clock = false;
         Clock::time_point started;             // the current job's start
         std::int64_t cpu_at_start = 0;         // the thread's CPU time then, in ns
         Clock::time_point look_at = Clock::time_point::max();  // max: no job, or already demoted
@@ -93,7 +92,7 @@ private:
     void report_refusal(const char* what, int error);  // logs the first refusal only
 
     const WorkerScheduling scheduling_;
-    bool demotes_ = false;  // set by start() before any worker or the supervisor exists
+    bool demotes_ = false;  // adaptive, and threads may leave SCHED_IDLE; set by start() before any worker exists
 
     mutable boost::mutex mutex_;
     boost::condition_variable wake_;  // an earlier deadline, or stop
