@@ -1,6 +1,9 @@
 #include "durable/pg_job_store.hpp"
 
 #include "durable/pg_connection.hpp"
+#include "durable/pg_listener.hpp"
+#include "durable/pg_reconnect.hpp"
+#include "fcgihost/log.hpp"
 
 #include <boost/thread/lock_guard.hpp>
 
@@ -139,8 +142,8 @@ public:
                 store_.idle_.pop_back();
             }
         }
-        if (connection_ && connection_->broken()) connection_.reset();
-        if (!connection_) connection_ = store_.connect();
+        if (connection_ && (connection_->broken() || connection_->idle_input_pending())) connection_.reset();
+        if (!connection_) connection_ = store_.reconnect_->attempt();
     }
     ~Lease() {
         // A connection the server dropped, or one left inside a transaction, is not reused.
@@ -156,8 +159,12 @@ private:
     std::unique_ptr<PgConnection> connection_;
 };
 
-PgJobStore::PgJobStore(std::string conninfo)
-    : conninfo_(std::move(conninfo)), shown_(redacted_store(conninfo_)), self_(JobOwner::self()) {
+PgJobStore::PgJobStore(std::string conninfo, Options options)
+    : conninfo_(std::move(conninfo)),
+      shown_(redacted_store(conninfo_)),
+      self_(JobOwner::self()),
+      options_(std::move(options)),
+      reconnect_(std::make_unique<durable::PgReconnect>([this] { return connect(); }, shown_)) {
     try {
         migrate();
     } catch (const StoreError& e) {
@@ -171,7 +178,8 @@ PgJobStore::~PgJobStore() = default;
 std::unique_ptr<PgConnection> PgJobStore::connect() const { return std::make_unique<PgConnection>(conninfo_, shown_); }
 
 void PgJobStore::migrate() {
-    Lease c(*this);
+    // Not through reconnect_: a server unreachable at start is one error, not an outage.
+    std::unique_ptr<PgConnection> c = connect();
     pg_transaction(*c, [&] {
         c->exec("SELECT pg_advisory_xact_lock($1)", PgParams().integer(kMigrateLock));
         c->exec("CREATE TABLE IF NOT EXISTS fcgihost_schema (version integer NOT NULL)");
@@ -186,6 +194,8 @@ void PgJobStore::migrate() {
             c->exec("INSERT INTO fcgihost_schema (version) VALUES (1)");
         }
     });
+    boost::lock_guard<boost::mutex> lock(pool_mutex_);
+    idle_.push_back(std::move(c));
 }
 
 std::vector<EnqueueResult> PgJobStore::enqueue_batch(const std::vector<NewJob>& jobs) {
@@ -324,6 +334,22 @@ std::optional<std::int64_t> PgJobStore::next_due(const std::vector<std::string>&
                          PgParams().text_array(kinds));
     if (r.is_null(0, 0)) return std::nullopt;
     return unix_ms_now() + r.integer(0, 0);
+}
+
+void PgJobStore::set_wakeup(std::function<void()> wake, std::chrono::milliseconds poll_interval) {
+    listener_.reset();  // joins the old thread before the new callback can run
+    if (!wake) return;
+    auto notify = [this](const std::string& channel, const std::string& payload) {
+        Lease c(*this);
+        c->exec("SELECT pg_notify($1, $2)", PgParams().text(channel).text(payload));
+    };
+    try {
+        listener_ = std::make_unique<durable::PgListener>(
+            *reconnect_, notify, std::move(wake),
+            durable::PgListenerOptions{kChannel, options_.probe_channel, options_.probe_wait, poll_interval});
+    } catch (const std::exception& e) {
+        log_warn("durable jobs: no wake-ups (", e.what(), "); polling every ", poll_interval.count(), " ms");
+    }
 }
 
 StoredCounts PgJobStore::counts() {

@@ -2,6 +2,7 @@
 // runs exactly once while nothing crashes; a SIGKILLed process's jobs run elsewhere within
 // 10 s; a --workers 0 process only enqueues; a PostgreSQL restart loses nothing accepted.
 #include "integration/durable_demo.hpp"
+#include "support/log_text.hpp"
 #include "support/postgres_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -194,6 +195,12 @@ public:
                   << std::flush;
         CPPUNIT_ASSERT_EQUAL(0, a->stop(SIGTERM));
         CPPUNIT_ASSERT_EQUAL(0, b->stop(SIGTERM));
+        for (const std::string& log : {a->log(), b->log()}) {
+            // Reconnects back off quietly: one line when the outage begins, one when it ends.
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "reconnecting with backoff"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "connected again after"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "cannot look for due jobs"));
+        }
     }
 };
 
