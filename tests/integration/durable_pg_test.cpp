@@ -124,6 +124,7 @@ public:
         std::cout << " [enqueue on --workers 0 -> done on another process: p50 " << p50 << " ms, max "
                   << latencies.back() << " ms] " << std::flush;
         CPPUNIT_ASSERT(p50 < 250);
+        CPPUNIT_ASSERT_MESSAGE(worker->log(), worker->log().find("wake-ups by LISTEN") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(0, web->stop(SIGTERM));
         CPPUNIT_ASSERT_EQUAL(0, worker->stop(SIGTERM));
     }
