@@ -31,13 +31,19 @@ PgListener::PgListener(PgReconnect& reconnect, std::function<void(const std::str
                        std::function<void()> wake, PgListenerOptions options)
     : reconnect_(reconnect), notify_(std::move(notify)), wake_(std::move(wake)), options_(std::move(options)) {
     if (pipe2(stop_pipe_, O_CLOEXEC) != 0) throw StoreError("wake-ups: cannot create a pipe");
-    thread_ = boost::thread([this] {
-        try {
-            main();
-        } catch (const std::exception& e) {  // never past the thread: polling carries on alone
-            log_error("durable jobs: wake-ups stopped: ", e.what());
-        }
-    });
+    try {
+        thread_ = boost::thread([this] {
+            try {
+                main();
+            } catch (const std::exception& e) {  // never past the thread: polling carries on alone
+                log_error("durable jobs: wake-ups stopped: ", e.what());
+            }
+        });
+    } catch (...) {
+        close(stop_pipe_[0]);
+        close(stop_pipe_[1]);
+        throw;
+    }
 }
 
 PgListener::~PgListener() {
