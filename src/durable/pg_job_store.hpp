@@ -12,6 +12,8 @@
 //   statement refreshes this process's heartbeat.
 // - complete/fail/release only touch a row still running under this process: a job whose
 //   claim was rescued meanwhile is never ended twice.
+// - A claim that failed on a broken connection may have committed: PgClaimLedger remembers
+//   the rows handed out, and the next rescue() frees those running here that it does not hold.
 // - rescue(): at most one process per cycle does it (pg_try_advisory_xact_lock); it frees the
 //   rows of owners whose heartbeat is older than kHeartbeatTimeout, whose lease ran out, or
 //   that are dead on this host.
@@ -37,6 +39,7 @@
 namespace fcgihost {
 
 namespace durable {
+class PgClaimLedger;
 class PgConnection;
 class PgListener;
 class PgReconnect;
@@ -91,6 +94,9 @@ private:
     class Lease;  // a pooled connection, returned on destruction unless it broke
     std::unique_ptr<durable::PgConnection> connect() const;
     void migrate();
+    std::vector<DurableJob> claim_rows(std::size_t limit, const std::vector<std::string>& kinds,
+                                       const JobOwner& owner, std::chrono::milliseconds lease, bool& in_doubt);
+    std::size_t settle_doubtful_claim();  // frees the rows of a claim whose answer was lost
 
     const std::string conninfo_;
     const std::string shown_;   // redacted
@@ -99,6 +105,7 @@ private:
     mutable boost::mutex pool_mutex_;
     mutable std::vector<std::unique_ptr<durable::PgConnection>> idle_;  // guarded by pool_mutex_
     const std::unique_ptr<durable::PgReconnect> reconnect_;  // every connection after the first
+    const std::unique_ptr<durable::PgClaimLedger> ledger_;   // rows claimed here, ends not recorded
     std::unique_ptr<durable::PgListener> listener_;  // set_wakeup's caller only; last: stopped first
 };
 
