@@ -123,7 +123,7 @@ check-tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
-BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench)
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench reload_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/bench_app $(BUILD)/queue_bench $(BUILD)/async_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
@@ -133,6 +133,9 @@ $(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+# A deploy behind nginx: reload against stop-and-start (bench/sections/reload.sh).
+$(BUILD)/reload_bench: $(call obj,bench/reload_bench.cpp tests/support/http_client.cpp tests/support/nginx_process.cpp tests/support/process.cpp)
+	$(LINK) $^ $(LDLIBS) -o $@
 bench: deps-bench
 	$(MAKE) --no-print-directory $(DEMO) $(BENCH_BINS)
 	bench/run.sh $(BUILD)

@@ -7,6 +7,7 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 
@@ -43,6 +44,7 @@ class JobStoreContract : public CppUnit::TestFixture {
     CPPUNIT_TEST(rescue_frees_jobs_of_a_dead_owner_only);
     CPPUNIT_TEST(dead_job_retry_and_delete);
     CPPUNIT_TEST(priority_then_age_decide_the_claim_order);
+    CPPUNIT_TEST(no_wakeup_runs_once_it_is_stopped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -190,6 +192,22 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), got.size());
         std::set<std::string> picked = {got[0].payload, got[1].payload};
         CPPUNIT_ASSERT(picked == (std::set<std::string>{"urgent", "old"}));
+    }
+
+    // A store may have no wake-ups at all; whatever it has ends with set_wakeup({}), and the
+    // store still works without them (the caller owns what the callback touches).
+    void no_wakeup_runs_once_it_is_stopped() {
+        Backend backend;
+        std::unique_ptr<JobStore> opened = backend.open();
+        JobStore& store = *opened;
+        std::atomic<int> wakes{0};
+        store.set_wakeup([&wakes] { ++wakes; }, std::chrono::milliseconds(200));
+        store.enqueue_batch({new_job("work", "heard or not")});
+        store.set_wakeup({}, std::chrono::milliseconds(200));
+        const int stopped_at = wakes.load();
+        store.enqueue_batch({new_job("work", "after")});
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), store.counts().waiting);
+        CPPUNIT_ASSERT_EQUAL(stopped_at, wakes.load());
     }
 };
 
