@@ -1,16 +1,17 @@
 // A durable job store used as a host uses it (open_job_store + DurableRunner), for a SQLite
 // file or a PostgreSQL conninfo alike:
 // - enqueue: enqueue latency at 1 and 32 producers, with in-memory queue() as the baseline
-//   (4 workers run the jobs meanwhile, as in a live host);
+//   (4 workers run the jobs meanwhile, as in a live host; what is left at the end is released);
 // - throughput: no-op jobs completed per second by PROCESSES processes sharing the store, each
 //   enqueueing its share from 16 threads while its 4 workers run jobs; from the first enqueue
 //   to the last job run, over every process (steady_clock is CLOCK_MONOTONIC: one clock for
 //   every process on the host).
 // Prints "name value" lines for bench/sections/durable.sh.
-// Usage: durable_store_bench enqueue STORE ENQUEUES_AT_1 ENQUEUES_PER_PRODUCER_AT_32
+// Usage: durable_store_bench enqueue STORE_AT_1 STORE_AT_32 ENQUEUES_AT_1 ENQUEUES_PER_PRODUCER_AT_32
 //        durable_store_bench throughput STORE PROCESSES JOBS LOG_DIR
 //        durable_store_bench child STORE JOBS   (one process of a throughput run; fd 0 paces it)
 #include "durable/durable_runner.hpp"
+#include "fcgihost/log.hpp"
 #include "durable/pg_job_store.hpp"
 #include "jobs/job_queue.hpp"
 #include "support/process.hpp"
@@ -75,7 +76,8 @@ std::vector<double> measure(unsigned producers, unsigned per_producer, Enqueue e
     return all;
 }
 
-int enqueue_latency(const std::string& store, unsigned single, unsigned each_of_32) {
+// `stores`: one fresh store for each producer count, so neither case waits for the other's jobs.
+int enqueue_latency(const std::string (&stores)[2], unsigned single, unsigned each_of_32) {
     for (unsigned producers : {1u, 32u}) {
         const unsigned per = producers == 1 ? single : each_of_32;
         {
@@ -88,16 +90,12 @@ int enqueue_latency(const std::string& store, unsigned single, unsigned each_of_
             std::printf("memory_enqueue_p50_us_%u %.1f\nmemory_enqueue_p99_us_%u %.1f\n", producers,
                         percentile(m, 0.5), producers, percentile(m, 0.99));
         }
-        std::atomic<unsigned long> ran{0};
         std::atomic<unsigned long> refused{0};
-        auto runner = open_runner(store, [&ran] { ++ran; });
+        auto runner = open_runner(stores[producers == 1 ? 0 : 1], [] {});
         const std::vector<double> d = measure(producers, per, [&] {
             if (!runner->enqueue("noop", "", {}).accepted()) ++refused;
         });
         if (refused > 0) throw std::runtime_error(std::to_string(refused.load()) + " enqueues refused");
-        // The next case starts on an empty store, as this one did.
-        const unsigned long total = static_cast<unsigned long>(producers) * per;
-        while (ran.load() < total) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         std::printf("durable_enqueue_p50_us_%u %.1f\ndurable_enqueue_p99_us_%u %.1f\n", producers, percentile(d, 0.5),
                     producers, percentile(d, 0.99));
     }
@@ -148,9 +146,22 @@ long long log_value(const std::string& log, const std::string& name) {
     return std::stoll(log.substr(at + name.size() + 2));
 }
 
+// Throws with the child's log if it exits, or `limit` passes, before `line` is in its log.
+void wait_for_line(const fcgihost::testing_support::ChildProcess& child, const std::string& line,
+                   std::chrono::seconds limit) {
+    for (auto left = limit; left.count() > 0; --left) {
+        if (child.wait_for_log(line, std::chrono::seconds(1))) return;
+        if (child.exited()) break;
+    }
+    throw std::runtime_error("no \"" + line.substr(0, line.size() - 1) + "\" from a child: " + child.log());
+}
+
 int throughput(const std::string& self, const std::string& store, unsigned processes, unsigned long jobs,
                const std::string& dir) {
     using fcgihost::testing_support::ChildProcess;
+    // Opened first, so the children find the store created (one start on a new SQLite file
+    // under load once failed with "database is locked"; starting together is not measured here).
+    const std::unique_ptr<fcgihost::JobStore> probe = fcgihost::open_job_store(store);
     int go[2];
     if (::pipe(go) != 0) throw std::runtime_error("pipe failed");
     std::vector<std::unique_ptr<ChildProcess>> children;
@@ -161,16 +172,11 @@ int throughput(const std::string& self, const std::string& store, unsigned proce
             dir + "/child-" + std::to_string(p) + ".log", std::vector<std::string>{}, go[0]));
     }
     ::close(go[0]);
-    for (auto& c : children) {
-        if (!c->wait_for_log("ready\n", std::chrono::seconds(60))) throw std::runtime_error("not ready: " + c->log());
-    }
+    for (auto& c : children) wait_for_line(*c, "ready\n", std::chrono::seconds(60));
     const std::string bytes(processes, 'g');
     if (::write(go[1], bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) throw std::runtime_error("write");
-    for (auto& c : children) {
-        if (!c->wait_for_log("enqueued\n", std::chrono::seconds(300))) throw std::runtime_error("stuck: " + c->log());
-    }
+    for (auto& c : children) wait_for_line(*c, "enqueued\n", std::chrono::seconds(300));
     // The end time comes from the children; this only learns when to stop them.
-    const std::unique_ptr<fcgihost::JobStore> probe = fcgihost::open_job_store(store);
     const Clock::time_point give_up = Clock::now() + std::chrono::seconds(300);
     for (;;) {
         const fcgihost::StoredCounts n = probe->counts();
@@ -199,10 +205,12 @@ int throughput(const std::string& self, const std::string& store, unsigned proce
 
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
+    fcgihost::log_set_level(fcgihost::LogLevel::warn);  // jobs released at the end are expected
     try {
-        if (args.size() == 4 && args[0] == "enqueue") {
-            return enqueue_latency(args[1], static_cast<unsigned>(std::stoul(args[2])),
-                                   static_cast<unsigned>(std::stoul(args[3])));
+        if (args.size() == 5 && args[0] == "enqueue") {
+            const std::string stores[2] = {args[1], args[2]};
+            return enqueue_latency(stores, static_cast<unsigned>(std::stoul(args[3])),
+                                   static_cast<unsigned>(std::stoul(args[4])));
         }
         if (args.size() == 5 && args[0] == "throughput") {
             char self[4096];
@@ -217,7 +225,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::fprintf(stderr,
-                 "usage: %s enqueue STORE ENQUEUES_AT_1 ENQUEUES_PER_PRODUCER_AT_32\n"
+                 "usage: %s enqueue STORE_AT_1 STORE_AT_32 ENQUEUES_AT_1 ENQUEUES_PER_PRODUCER_AT_32\n"
                  "       %s throughput STORE PROCESSES JOBS LOG_DIR\n",
                  argv[0], argv[0]);
     return 2;

@@ -3,7 +3,7 @@
 # in WORK_DIR, on a unix socket only, with its default durability: fsync and
 # synchronous_commit on, like SQLite's synchronous=FULL): enqueue latency, jobs completed per
 # second by 1 and 2 processes sharing the store, and enqueue->start latency across processes.
-# Every measurement gets a fresh store (a new file, a new database); rounds alternate the stores.
+# Every measurement gets a fresh store (a new file, new tables); rounds alternate the stores.
 # Usage: durable.sh BUILD_DIR WORK_DIR ROUNDS SECONDS   (prints a Markdown section)
 set -euo pipefail
 build="$(cd "$1" && pwd)"
@@ -42,12 +42,15 @@ for _ in $(seq 1 600); do
 done
 "$pg_bin/pg_isready" -q -h "$pg" -U fcgihost || { echo "durable: PostgreSQL did not start" >&2; exit 1; }
 
+# A fresh PostgreSQL store is a role whose own schema ("$user" leads the default search_path)
+# gets the tables: a database per run would copy a template each time, and the flush of
+# those copies would disturb the runs that follow.
 new_store() {  # store name -> a --job-store nobody has used
     if [ "$1" = sqlite ]; then
         echo "$work/sqlite/$2.db"
     else
-        "$pg_bin/createdb" -h "$pg" -U fcgihost "$2"
-        echo "host=$pg user=fcgihost dbname=$2"
+        "$pg_bin/psql" -q -h "$pg" -U fcgihost -d postgres -c "CREATE ROLE $2 LOGIN" -c "CREATE SCHEMA $2 AUTHORIZATION $2"
+        echo "host=$pg user=$2 dbname=postgres"
     fi
 }
 
@@ -58,8 +61,9 @@ results="$work/results.txt"   # store name value
 for round in $(seq 1 "$rounds"); do
     for store in sqlite pg; do
         echo "durable: round $round, $store" >&2
-        at="$(new_store $store "e$round")"
-        "$build/durable_store_bench" enqueue "$at" "$enqueue_at_1" "$each_at_32" | sed "s/^/$store /" >>"$results"
+        at="$(new_store $store "e${round}_1")"
+        at_32="$(new_store $store "e${round}_32")"
+        "$build/durable_store_bench" enqueue "$at" "$at_32" "$enqueue_at_1" "$each_at_32" | sed "s/^/$store /" >>"$results"
         for processes in 1 2; do
             at="$(new_store $store "t${round}_$processes")"
             mkdir -p "$work/t-$store-$round-$processes"
@@ -100,7 +104,7 @@ Both stores as a host uses them (\`open_job_store\` and the durable runner, 4 wo
 process), each measurement on a fresh store; SQLite in WAL mode with \`synchronous=FULL\`,
 PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') started by the bench on a unix socket with fsync and synchronous_commit on;
 both on the same disk. Enqueue: ${enqueue_at_1} enqueues from 1 thread, ${each_at_32} from each of 32 threads,
-in-process (no FastCGI); in-memory \`queue()\` is the baseline. Jobs/s: ${jobs} no-op jobs,
+in-process (no FastCGI) while the workers run the jobs; in-memory \`queue()\` is the baseline. Jobs/s: ${jobs} no-op jobs,
 enqueued by 16 threads per process while its workers run them, from the first enqueue to the
 last job run. Enqueue->start: ${wake_jobs} jobs per round sent ${wake_spacing_ms} ms apart (far below what
 the worker can run, so no job waits behind another) through FastCGI to a \`--workers 0\` demo,
