@@ -19,6 +19,8 @@ stop_server() {
     wait "$server_pid" 2>/dev/null || true
 }
 trap stop_server EXIT
+trap 'exit 130' INT   # through the EXIT trap: the server is stopped on Ctrl-C too
+trap 'exit 143' TERM
 
 # initdb and postgres refuse to run as root: then they run as nobody. setpriv execs the
 # command, so $! is the server itself.
