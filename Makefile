@@ -27,7 +27,9 @@ PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS) $(SQLITE_CFLAGS) $(PQ_
 # TSan cannot model Asio's memory fences (g++ refuses them under -fsanitize=thread); the
 # hand-off they order also goes through the io_context's mutex, which TSan does see.
 PROJECT_CPPFLAGS += $(if $(findstring -fsanitize=thread,$(CXXFLAGS)),-DBOOST_ASIO_DISABLE_FENCED_BLOCK)
-PROJECT_CXXFLAGS = -std=c++17 -pthread -MMD -MP $(WARN) $(WERROR)
+# The library and its users are C++17; only the coroutine tests build as C++20.
+CXX_STD          = -std=c++17
+PROJECT_CXXFLAGS = $(CXX_STD) -pthread -MMD -MP $(WARN) $(WERROR)
 SQLITE_CFLAGS   := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS     := $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3)
 PQ_CFLAGS       := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
@@ -55,7 +57,7 @@ TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox postgresql-15
 
-.PHONY: all test-runner check test check-unit run bench install uninstall clean \
+.PHONY: all test-runner coroutine-tests check test check-unit run bench install uninstall clean \
 	deps-build deps-unit deps-test deps-run deps-bench check-asan check-tsan fuzz soak
 all: $(LIB) $(SHLIB) $(SHLINKS) $(DEMO) $(JOBS_TOOL)
 
@@ -90,18 +92,30 @@ $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp src/demo/demo_durable.
 	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
 test-runner: $(TESTS)
 
+# The C++20 coroutine flavour of asynchronous jobs (async_coroutine.hpp) is header-only, so
+# its tests compile as C++20, into a runner of their own, against the C++17 library.
+CORO_TESTS    = $(BUILD)/fcgihost-coroutine-tests
+CORO_TEST_SRC = $(wildcard tests/cxx20/*.cpp)
+$(call obj,$(CORO_TEST_SRC)): CXX_STD = -std=c++20
+$(call obj,$(CORO_TEST_SRC)): | deps-unit
+$(CORO_TESTS): $(call obj,$(CORO_TEST_SRC) tests/main.cpp tests/support/process.cpp tests/support/sanitizer_reports.cpp) $(LIB)
+	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
+coroutine-tests: $(CORO_TESTS)
+
 # Suites register as "unit" (no process, no socket beyond a socketpair) or "integration";
 # the runner's filter "unit/" selects the first.
 check: deps-test
-	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner coroutine-tests
 	tests/docs/check-links.sh
 	tests/docs/check-layers.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
+	$(CORO_TESTS)
 test: check
 check-unit: deps-unit
-	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror $(TESTS)
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror $(TESTS) $(CORO_TESTS)
 	$(TESTS) unit/
+	$(CORO_TESTS)
 
 run: deps-run
 	$(MAKE) --no-print-directory $(DEMO)
@@ -116,11 +130,11 @@ check-tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
-BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench durable_store_bench \
-	durable_wake_bench)
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench \
+	durable_store_bench durable_wake_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
-$(BUILD)/bench_app $(BUILD)/queue_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
+$(BUILD)/bench_app $(BUILD)/queue_bench $(BUILD)/async_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 # Durable enqueue latency against queue() (not run by bench/run.sh yet: `make $(BUILD)/durable_bench`).
 $(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)

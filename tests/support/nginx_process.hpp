@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fcgihost {
 namespace testing_support {
@@ -26,6 +27,10 @@ std::string system_fastcgi_params();  // /etc/nginx/fastcgi_params; throws if mi
 // temp directories. Returns the path of nginx.conf. Throws std::runtime_error if the site
 // config cannot be read.
 std::string render_nginx_prefix(const std::string& dir, const std::string& upstream_socket,
+                                const std::string& listen);
+// The same with several upstream servers, one `server unix:...;` line each (several hosts
+// sharing a durable job store, in one test).
+std::string render_nginx_prefix(const std::string& dir, const std::vector<std::string>& upstream_sockets,
                                 const std::string& listen);
 
 // Paths inside a prefix written by render_nginx_prefix.
@@ -42,6 +47,7 @@ public:
     // by someone else in the meantime is retried with another. Throws std::runtime_error with
     // nginx's output and error log if it does not start; nothing is left running then.
     explicit NginxProcess(const std::string& upstream_socket);
+    explicit NginxProcess(const std::vector<std::string>& upstream_sockets);
     // stop() if still running; if nginx does not exit, SIGKILL to its workers, then to the
     // master, each by PID (killing the master alone would leave its workers serving).
     ~NginxProcess();
