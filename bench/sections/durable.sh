@@ -24,14 +24,13 @@ trap 'exit 143' TERM
 
 # initdb and postgres refuse to run as root: then they run as nobody. setpriv execs the
 # command, so $! is the server itself.
+mkdir -p "$pg" "$work/sqlite"
 as_server=()
 if [ "$(id -u)" -eq 0 ]; then
     as_server=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
-    mkdir -p "$pg"
     chown nobody:nogroup "$pg"
     "${as_server[@]}" test -w "$pg" || { echo "durable: nobody cannot reach $pg (a parent directory is closed)" >&2; exit 1; }
 fi
-mkdir -p "$pg" "$work/sqlite"
 "${as_server[@]}" "$pg_bin/initdb" -D "$pg/data" -U fcgihost --auth=trust --no-sync -E UTF8 --locale=C \
     >"$pg/initdb.log" 2>&1 || { cat "$pg/initdb.log" >&2; exit 1; }
 "${as_server[@]}" "$pg_bin/postgres" -D "$pg/data" -c listen_addresses= -c unix_socket_directories="$pg" \
