@@ -103,14 +103,15 @@ cat <<HEAD
 
 Both stores as a host uses them (\`open_job_store\` and the durable runner, 4 workers per
 process), each measurement on a fresh store; SQLite in WAL mode with \`synchronous=FULL\`,
-PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') started by the bench on a unix socket with fsync and synchronous_commit on;
-both on the same disk. Enqueue: ${enqueue_at_1} enqueues from 1 thread, ${each_at_32} from each of 32 threads,
-in-process (no FastCGI) while the workers run the jobs; in-memory \`queue()\` is the baseline. Jobs/s: ${jobs} no-op jobs,
-enqueued by 16 threads per process while its workers run them, from the first enqueue to the
-last job run. Enqueue->start: ${wake_jobs} jobs per round sent ${wake_spacing_ms} ms apart (far below what
-the worker can run, so no job waits behind another) through FastCGI to a \`--workers 0\` demo,
-run by a second demo (\`--workers 4\`) on the same store, until its log shows the job
-(percentiles of all ${wake_samples} samples). ${rounds} rounds; medians of rounds elsewhere.
+PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }') started by the bench on a unix socket with fsync and
+synchronous_commit on; both on the same disk. Enqueue: ${enqueue_at_1} enqueues from 1 thread, ${each_at_32}
+from each of 32 threads, in-process (no FastCGI) while the workers run the jobs; in-memory
+\`queue()\` is the baseline. Jobs/s: ${jobs} no-op jobs, enqueued by 16 threads per process
+while its workers run them, from the first enqueue to the last job run. Enqueue->start:
+${wake_jobs} jobs per round sent ${wake_spacing_ms} ms apart (far below what the worker can run, so no job
+waits behind another) through FastCGI to a \`--workers 0\` demo, run by a second demo
+(\`--workers 4\`) on the same store, until its log shows the job (percentiles of all
+${wake_samples} samples). ${rounds} rounds; medians of rounds elsewhere.
 
 | figure | in-memory \`queue()\` | SQLite | PostgreSQL |
 | --- | ---: | ---: | ---: |
