@@ -39,7 +39,7 @@ LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
 LIB_SRC   = $(filter-out src/demo/% src/jobs_tool/%,$(wildcard src/*/*.cpp))
 DEMO_SRC  = $(wildcard src/demo/*.cpp)
-TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
+TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp tests/cxx20/*.cpp)
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ   = $(call obj,$(LIB_SRC))
 LIB       = $(BUILD)/libfcgihost.a
@@ -57,7 +57,7 @@ TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
 BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox postgresql-15
 
-.PHONY: all test-runner coroutine-tests check test check-unit run bench install uninstall clean \
+.PHONY: all test-runner check test check-unit run bench install uninstall clean \
 	deps-build deps-unit deps-test deps-run deps-bench check-asan check-tsan fuzz soak
 all: $(LIB) $(SHLIB) $(SHLINKS) $(DEMO) $(JOBS_TOOL)
 
@@ -92,30 +92,23 @@ $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp src/demo/demo_durable.
 	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
 test-runner: $(TESTS)
 
-# The C++20 coroutine flavour of asynchronous jobs (async_coroutine.hpp) is header-only, so
-# its tests compile as C++20, into a runner of their own, against the C++17 library.
-CORO_TESTS    = $(BUILD)/fcgihost-coroutine-tests
-CORO_TEST_SRC = $(wildcard tests/cxx20/*.cpp)
-$(call obj,$(CORO_TEST_SRC)): CXX_STD = -std=c++20
-$(call obj,$(CORO_TEST_SRC)): | deps-unit
-$(CORO_TESTS): $(call obj,$(CORO_TEST_SRC) tests/main.cpp tests/support/process.cpp tests/support/sanitizer_reports.cpp) $(LIB)
-	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
-coroutine-tests: $(CORO_TESTS)
+# The C++20 coroutine flavour of asynchronous jobs (async_coroutine.hpp) is header-only: its
+# tests (tests/cxx20/) compile as C++20 into the one runner, against the C++17 library, as
+# a C++20 application would use it.
+$(call obj,$(wildcard tests/cxx20/*.cpp)): CXX_STD = -std=c++20
 
 # Suites register as "unit" (no process, no socket beyond a socketpair) or "integration";
 # the runner's filter "unit/" selects the first.
 check: deps-test
-	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner coroutine-tests
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror all test-runner
 	tests/docs/check-links.sh
 	tests/docs/check-layers.sh
 	tests/docs/check-examples.sh $(BUILD)
 	$(TESTS)
-	$(CORO_TESTS)
 test: check
 check-unit: deps-unit
-	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror $(TESTS) $(CORO_TESTS)
+	$(MAKE) --no-print-directory $(PARALLEL) WERROR=-Werror $(TESTS)
 	$(TESTS) unit/
-	$(CORO_TESTS)
 
 run: deps-run
 	$(MAKE) --no-print-directory $(DEMO)
@@ -130,7 +123,7 @@ check-tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
-BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench \
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench reload_bench \
 	durable_store_bench durable_wake_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
@@ -141,6 +134,9 @@ $(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+# A deploy behind nginx: reload against stop-and-start (bench/sections/reload.sh).
+$(BUILD)/reload_bench: $(call obj,bench/reload_bench.cpp tests/support/http_client.cpp tests/support/nginx_process.cpp tests/support/process.cpp)
+	$(LINK) $^ $(LDLIBS) -o $@
 # SQLite and PostgreSQL side by side (bench/sections/durable.sh runs them).
 $(BUILD)/durable_store_bench: $(call obj,bench/durable_store_bench.cpp tests/support/process.cpp) $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@

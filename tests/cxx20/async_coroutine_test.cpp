@@ -1,6 +1,6 @@
 // The C++20 coroutine flavour of asynchronous jobs (async_coroutine.hpp), on the real
-// JobQueue and on the testing kit's ManualQueue. Built with -std=c++20 into a runner of
-// its own (the rest of the suite is C++17).
+// JobQueue and on the testing kit's ManualQueue. Built with -std=c++20 (the rest of the
+// suite and the library are C++17), linked into the one test runner.
 #include "fcgihost/async_coroutine.hpp"
 #include "fcgihost/log.hpp"
 #include "fcgihost/testing.hpp"
