@@ -87,6 +87,7 @@ pooled() {  # store name fraction: that percentile of every sample of every roun
         awk -v p="$3" '{ v[NR] = $1 } END { i = int(p * NR) + 1; if (i > NR) i = NR; print NR ? v[i] : 0 }'
 }
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
+whole() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "PASS" : "MISS" }'; }
 row() {  # label in-memory sqlite pg
@@ -120,8 +121,8 @@ latency_row "enqueue p50 ms, 1 producer" "enqueue_p50_us_1"
 latency_row "enqueue p99 ms, 1 producer" "enqueue_p99_us_1"
 latency_row "enqueue p50 ms, 32 producers" "enqueue_p50_us_32"
 latency_row "enqueue p99 ms, 32 producers" "enqueue_p99_us_32"
-row "jobs/s, 1 process" - "$(median sqlite jobs_per_s_1)" "$(median pg jobs_per_s_1)"
-row "jobs/s, 2 processes" - "$(median sqlite jobs_per_s_2)" "$(median pg jobs_per_s_2)"
+row "jobs/s, 1 process" - "$(whole "$(median sqlite jobs_per_s_1)")" "$(whole "$(median pg jobs_per_s_1)")"
+row "jobs/s, 2 processes" - "$(whole "$(median sqlite jobs_per_s_2)")" "$(whole "$(median pg jobs_per_s_2)")"
 row "jobs/s, 2 processes / 1 process" - "$(ratio "$(median sqlite jobs_per_s_2)" "$(median sqlite jobs_per_s_1)")x" \
     "$(ratio "$(median pg jobs_per_s_2)" "$(median pg jobs_per_s_1)")x"
 row "enqueue->start across processes p50 ms" - "$(pooled sqlite start_ms 0.5)" "$pg_wake_p50"
