@@ -22,6 +22,9 @@ namespace {
 
 const std::int64_t kMigrateLock = 0x66636768'00000001;  // "fcgh" + 1
 const std::int64_t kRescueLock = 0x66636768'00000002;
+// Sessions commit with synchronous_commit=off (see pg_connection.cpp); what the store
+// promises to keep waits for its WAL flush, inside its transaction.
+const char* const kDurableCommit = "SET LOCAL synchronous_commit = on";
 
 const char* const kSchema[] = {
     "CREATE TABLE fcgihost_jobs ("
@@ -204,6 +207,7 @@ std::vector<EnqueueResult> PgJobStore::enqueue_batch(const std::vector<NewJob>& 
     std::vector<EnqueueResult> results;
     Lease c(*this);
     pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);  // accepted means on disk
         for (const NewJob& job : jobs) {
             PgParams p;
             p.text(job.kind).bytes(job.payload);
@@ -446,16 +450,26 @@ std::optional<StoredJob> PgJobStore::show(std::int64_t id) {
 
 bool PgJobStore::retry_dead(std::int64_t id) {
     Lease c(*this);
-    return c->exec("UPDATE fcgihost_jobs SET state = 'waiting', failures = 0, run_at = " NOW_MS
-                   " WHERE id = $1 AND state = 'dead'",
-                   PgParams().integer(id))
-               .affected() > 0;
+    bool done = false;
+    pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);
+        done = c->exec("UPDATE fcgihost_jobs SET state = 'waiting', failures = 0, run_at = " NOW_MS
+                       " WHERE id = $1 AND state = 'dead'",
+                       PgParams().integer(id))
+                   .affected() > 0;
+    });
+    return done;
 }
 
 bool PgJobStore::remove(std::int64_t id) {
     Lease c(*this);
-    return c->exec("DELETE FROM fcgihost_jobs WHERE id = $1 AND state <> 'running'", PgParams().integer(id))
-               .affected() > 0;
+    bool done = false;
+    pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);
+        done = c->exec("DELETE FROM fcgihost_jobs WHERE id = $1 AND state <> 'running'", PgParams().integer(id))
+                   .affected() > 0;
+    });
+    return done;
 }
 
 }  // namespace fcgihost
