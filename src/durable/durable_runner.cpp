@@ -26,8 +26,12 @@ void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>&
 }  // namespace
 
 DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
-                             std::size_t enqueue_capacity)
-    : store_(std::move(store)), options_(std::move(options)), workers_count_(workers), owner_(JobOwner::self()) {
+                             std::size_t enqueue_capacity, detail::WorkerScheduling scheduling)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      workers_count_(workers),
+      owner_(JobOwner::self()),
+      scheduler_(scheduling) {
     batcher_ = std::make_unique<EnqueueBatcher>(*store_, enqueue_capacity, [this] {
         {
             boost::lock_guard<boost::mutex> lock(mutex_);
@@ -60,6 +64,7 @@ void DurableRunner::add_kind(const std::string& kind, DurableHandler handler) {
 
 void DurableRunner::start() {
     if (workers_count_ > 0) {
+        scheduler_.start();  // before the workers, which use it
         // Another process's enqueue: look at once instead of at the next poll.
         store_->set_wakeup(
             [this] {
@@ -190,15 +195,18 @@ void DurableRunner::maintain() {
 }
 
 void DurableRunner::worker_main() {
+    const detail::WorkerScheduler::Slot slot = scheduler_.enter();
     boost::unique_lock<boost::mutex> lock(mutex_);
     for (;;) {
         while (ready_.empty() && !exit_) work_ready_.wait(lock);
-        if (exit_) return;
+        if (exit_) break;
         DurableJob job = std::move(ready_.front());
         ready_.pop_front();
         ++running_;
         lock.unlock();
+        scheduler_.job_started(slot);
         run_one(job);
+        scheduler_.job_ended(slot);
         lock.lock();
         --running_;
         wake_ = true;
@@ -206,6 +214,8 @@ void DurableRunner::worker_main() {
         dispatcher_wake_.notify_one();
         state_changed_.notify_all();
     }
+    lock.unlock();
+    scheduler_.leave(slot);
 }
 
 void DurableRunner::run_one(const DurableJob& job) {

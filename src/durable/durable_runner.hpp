@@ -2,7 +2,8 @@
 // (enqueue through group commit) and a DrainParticipant (the drain waits for it).
 //
 // DESIGN
-// Threads: one batcher writer (enqueues), one dispatcher, `workers` worker threads.
+// Threads: one batcher writer (enqueues), one dispatcher, `workers` worker threads (and,
+// under the adaptive worker policy, the supervisor that demotes long jobs).
 // The dispatcher is the only thread that claims: it asks the store for as many due jobs
 // as there are idle workers, hands them over through ready_, and sleeps until a local
 // enqueue commits, a job ends, the next job falls due, the store reports another process's
@@ -19,6 +20,7 @@
 #include "durable/enqueue_batcher.hpp"
 
 #include "jobs/drain_participant.hpp"
+#include "jobs/worker_scheduler.hpp"
 #include "fcgihost/durable_options.hpp"
 #include "durable/job_store.hpp"
 
@@ -42,8 +44,11 @@ public:
     DurableRunner(const DurableRunner&) = delete;
     DurableRunner& operator=(const DurableRunner&) = delete;
 
+    // `scheduling` is applied to the worker threads as JobQueue applies it to its own
+    // (worker_scheduler.hpp); the default leaves them as they are.
     DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
-                  std::size_t enqueue_capacity);
+                  std::size_t enqueue_capacity,
+                  detail::WorkerScheduling scheduling = {0, WorkerPolicy::normal, std::chrono::milliseconds(50)});
     ~DurableRunner() override;  // stops and joins every thread; drain first
 
     void add_kind(const std::string& kind, DurableHandler handler);  // before start()
@@ -106,6 +111,7 @@ private:
     bool maintenance_fails_ = false;           // dispatcher thread only; logged once per run
     std::unique_ptr<EnqueueBatcher> batcher_;
     boost::thread dispatcher_;
+    detail::WorkerScheduler scheduler_;  // outlives workers_, which report to it
     boost::thread_group workers_;
 };
 
