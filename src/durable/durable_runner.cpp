@@ -215,9 +215,9 @@ bool DurableRunner::record(const Ending& e) {
     const DurableJob& job = e.job;
     bool dead = false;
     try {
-        if (e.outcome == Outcome::completed) store_->complete(job.id);
-        else if (e.outcome == Outcome::released) store_->release(job.id);
-        else dead = store_->fail(job.id, e.error, e.retry_in);
+        if (e.outcome == Outcome::completed) store_->complete({job.id}, owner_);
+        else if (e.outcome == Outcome::released) store_->release(job.id, owner_);
+        else dead = store_->fail(job.id, owner_, e.error, e.retry_in);
     } catch (const std::exception& ex) {
         log_error("durable job ", job.kind, ":", job.id, ": cannot record its end in the store (", ex.what(),
                   "); trying again");

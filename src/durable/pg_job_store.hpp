@@ -10,8 +10,8 @@
 // - Claim: one statement; a FOR UPDATE SKIP LOCKED CTE picks up to `limit` due rows ordered
 //   by priority, run_at, id, so concurrent claimers never wait on or share a row. The same
 //   statement refreshes this process's heartbeat.
-// - complete/fail/release only touch a row still running under this process: a job whose
-//   claim was rescued meanwhile is never ended twice.
+// - complete/fail/release only touch a row still running under the owner they are given
+//   (the JobStore contract); complete takes its ids as one bigint[] in one statement.
 // - rescue(): at most one process per cycle does it (pg_try_advisory_xact_lock); it frees the
 //   rows of owners whose heartbeat is older than kHeartbeatTimeout, whose lease ran out, or
 //   that are dead on this host.
@@ -53,9 +53,10 @@ public:
     std::vector<EnqueueResult> enqueue_batch(const std::vector<NewJob>& jobs) override;
     std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds, const JobOwner& owner,
                                   std::chrono::milliseconds lease) override;
-    void complete(std::int64_t id) override;
-    bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) override;
-    void release(std::int64_t id) override;
+    std::size_t complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) override;
+    bool fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+              std::chrono::milliseconds retry_in) override;
+    void release(std::int64_t id, const JobOwner& owner) override;
     void renew(const JobOwner& owner, std::chrono::milliseconds lease) override;
     std::size_t rescue() override;
     std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) override;
@@ -77,7 +78,7 @@ private:
 
     const std::string conninfo_;
     const std::string shown_;   // redacted
-    const JobOwner self_;       // the owner complete/fail/release check
+    const JobOwner self_;       // this process: rescue() checks owners on its host
     mutable boost::mutex pool_mutex_;
     mutable std::vector<std::unique_ptr<durable::PgConnection>> idle_;  // guarded by pool_mutex_
 };
