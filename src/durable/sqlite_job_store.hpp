@@ -14,6 +14,9 @@
 //   writers that do not take the lock (the sqlite3 shell).
 // - complete/fail/release touch a row only while it is running under the owner they are
 //   given: after a rescue, the job is its new claimer's (another process on the file).
+// - SQLite's automatic checkpoint would run inside COMMIT, under the write lock, and every
+//   writer would wait for its copy and fsync; instead a connection whose commit left the WAL
+//   at 1,000 frames or more runs a passive checkpoint after releasing the lock.
 // - Connections come from a small pool, one per concurrent caller; the pool's mutex is
 //   never held across a database call.
 // - The schema's version is PRAGMA user_version; open() migrates older files and refuses
