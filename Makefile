@@ -27,7 +27,9 @@ PROJECT_CPPFLAGS = -Iinclude -Isrc -Itests $(FCGI_CFLAGS) $(SQLITE_CFLAGS) $(PQ_
 # TSan cannot model Asio's memory fences (g++ refuses them under -fsanitize=thread); the
 # hand-off they order also goes through the io_context's mutex, which TSan does see.
 PROJECT_CPPFLAGS += $(if $(findstring -fsanitize=thread,$(CXXFLAGS)),-DBOOST_ASIO_DISABLE_FENCED_BLOCK)
-PROJECT_CXXFLAGS = -std=c++17 -pthread -MMD -MP $(WARN) $(WERROR)
+# The library and its users are C++17; only the coroutine tests build as C++20.
+CXX_STD          = -std=c++17
+PROJECT_CXXFLAGS = $(CXX_STD) -pthread -MMD -MP $(WARN) $(WERROR)
 SQLITE_CFLAGS   := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
 SQLITE_LIBS     := $(or $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null),-lsqlite3)
 PQ_CFLAGS       := $(shell $(PKG_CONFIG) --cflags libpq 2>/dev/null)
@@ -37,7 +39,7 @@ LINK             = $(CXX) -pthread $(CXXFLAGS) $(LDFLAGS)
 
 LIB_SRC   = $(filter-out src/demo/% src/jobs_tool/%,$(wildcard src/*/*.cpp))
 DEMO_SRC  = $(wildcard src/demo/*.cpp)
-TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp)
+TEST_SRC  = $(wildcard tests/*.cpp tests/unit/*.cpp tests/integration/*.cpp tests/support/*.cpp tests/cxx20/*.cpp)
 obj       = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ   = $(call obj,$(LIB_SRC))
 LIB       = $(BUILD)/libfcgihost.a
@@ -90,6 +92,11 @@ $(TESTS): $(call obj,$(TEST_SRC) src/demo/demo_routes.cpp src/demo/demo_durable.
 	$(LINK) $^ $(PROJECT_LIBS) -lcppunit $(LDLIBS) -o $@
 test-runner: $(TESTS)
 
+# The C++20 coroutine flavour of asynchronous jobs (async_coroutine.hpp) is header-only: its
+# tests (tests/cxx20/) compile as C++20 into the one runner, against the C++17 library, as
+# a C++20 application would use it.
+$(call obj,$(wildcard tests/cxx20/*.cpp)): CXX_STD = -std=c++20
+
 # Suites register as "unit" (no process, no socket beyond a socketpair) or "integration";
 # the runner's filter "unit/" selects the first.
 check: deps-test
@@ -116,16 +123,19 @@ check-tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
-BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench)
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench reload_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
-$(BUILD)/bench_app $(BUILD)/queue_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
+$(BUILD)/bench_app $(BUILD)/queue_bench $(BUILD)/async_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 # Durable enqueue latency against queue() (not run by bench/run.sh yet: `make $(BUILD)/durable_bench`).
 $(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+# A deploy behind nginx: reload against stop-and-start (bench/sections/reload.sh).
+$(BUILD)/reload_bench: $(call obj,bench/reload_bench.cpp tests/support/http_client.cpp tests/support/nginx_process.cpp tests/support/process.cpp)
+	$(LINK) $^ $(LDLIBS) -o $@
 bench: deps-bench
 	$(MAKE) --no-print-directory $(DEMO) $(BENCH_BINS)
 	bench/run.sh $(BUILD)

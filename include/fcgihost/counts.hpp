@@ -26,6 +26,7 @@ struct JobCounts {
     std::uint64_t failed = 0;
     std::uint64_t rejected_full = 0;
     std::uint64_t rejected_stopping = 0;
+    std::uint64_t rejected_no_workers = 0;  // refused by a process run with --workers 0
     std::uint64_t cancelled = 0;   // gave up (JobCancelled), or ended after cancel() reached them
     std::uint64_t abandoned = 0;   // never started before cancel(), or still running at abandon_rest()
     std::size_t capacity = 0;

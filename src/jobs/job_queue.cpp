@@ -82,6 +82,7 @@ QueueResult JobQueue::queue(std::string name, Job job) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (options_.workers == 0) {
             result = QueueResult::no_workers;
+            ++counts_.rejected_no_workers;
         } else if (closed_) {
             result = QueueResult::stopping;
             ++counts_.rejected_stopping;

@@ -15,6 +15,7 @@ QueueResult JobQueue::queue_async(std::string name, AsyncJob job) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (options_.workers == 0) {
             result = QueueResult::no_workers;  // as queue(): a web tier runs no background jobs
+            ++counts_.rejected_no_workers;
         } else if (closed_) {
             result = QueueResult::stopping;
             ++counts_.rejected_stopping;

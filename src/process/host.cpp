@@ -181,6 +181,16 @@ int Host::Impl::run() {
              options_.workers, " workers, queue capacity ", options_.queue_capacity, "; drain timeout ",
              options_.drain_timeout.count(), " ms, cancel grace ", options_.cancel_grace.count(), " ms");
 
+    // A successor that cannot write --pid-file does not take over: the file would go on
+    // naming the old process after it exits, and `kill -USR2 $(cat FILE)` would reach no
+    // one, or whoever gets that pid next. It has accepted nothing yet; the socket's path
+    // stays for the old process, which serves on (it logs this process's exit).
+    if (reload_origin().ready_fd >= 0 && !options_.pid_file.empty() && !write_pid_file(options_.pid_file)) {
+        log_error("reload refused: --pid-file ", options_.pid_file, " cannot be written; pid ",
+                  reload_origin().predecessor, " serves on");
+        listener.keep_path();
+        return 1;
+    }
     jobs_.start();
     if (durable_) {
         durable_->start();
@@ -199,8 +209,8 @@ int Host::Impl::run() {
     server.start();
     // Type=notify units: started once requests are served; stopping from the first signal.
     systemd_.notify("READY=1\nSTATUS=serving on " + listener.description());
-    // Before telling a predecessor, which stops once told: the file must name this process by then.
-    if (!options_.pid_file.empty()) write_pid_file(options_.pid_file);
+    // A successor wrote it above, before telling its predecessor (which stops once told).
+    if (!options_.pid_file.empty() && reload_origin().ready_fd < 0) write_pid_file(options_.pid_file);
     report_serving();
     ReloadController::Hooks hooks;
     hooks.on_serving = [this, &listener, &sequence](pid_t successor) { hand_over(successor, listener, sequence); };

@@ -203,7 +203,7 @@ DrainReport ShutdownSequence::run() {
     std::ostringstream summary;
     summary << "drain " << (report.exit_status == kExitDrained ? "complete" : "incomplete") << ": jobs completed="
             << end.completed << " failed=" << end.failed << " cancelled=" << end.cancelled
-            << " abandoned=" << end.abandoned << " rejected=" << (end.rejected_full + end.rejected_stopping)
+            << " abandoned=" << end.abandoned << " rejected=" << (end.rejected_full + end.rejected_stopping + end.rejected_no_workers)
             << " requests_unfinished=" << report.requests_unfinished << " took=" << report.took.count()
             << "ms exit=" << report.exit_status;
     if (participant_ != nullptr) summary << participant_->summary();

@@ -17,8 +17,9 @@ std::string status_json(const StatusSnapshot& s) {
         << ",\"connections\":" << s.requests.connections << ",\"threads\":" << s.request_threads << "}"
         << ",\"jobs\":{\"queued\":" << s.jobs.queued << ",\"running\":" << s.jobs.running
         << ",\"accepted\":" << s.jobs.accepted << ",\"completed\":" << s.jobs.completed
-        << ",\"failed\":" << s.jobs.failed << ",\"rejected\":" << (s.jobs.rejected_full + s.jobs.rejected_stopping)
+        << ",\"failed\":" << s.jobs.failed << ",\"rejected\":" << (s.jobs.rejected_full + s.jobs.rejected_stopping + s.jobs.rejected_no_workers)
         << ",\"rejected_full\":" << s.jobs.rejected_full << ",\"rejected_stopping\":" << s.jobs.rejected_stopping
+        << ",\"rejected_no_workers\":" << s.jobs.rejected_no_workers
         << ",\"cancelled\":" << s.jobs.cancelled << ",\"abandoned\":" << s.jobs.abandoned
         << ",\"capacity\":" << s.jobs.capacity << ",\"high_water\":" << s.jobs.high_water
         << ",\"async_running\":" << s.jobs.async_running << ",\"dropped\":" << s.jobs.dropped
@@ -65,7 +66,8 @@ std::string status_prometheus(const StatusSnapshot& s) {
     metric(out, "jobs_failed_total", "counter", "Jobs that threw.", static_cast<double>(s.jobs.failed));
     out << "# HELP fcgihost_jobs_rejected_total Jobs refused by queue().\n# TYPE fcgihost_jobs_rejected_total counter\n"
         << "fcgihost_jobs_rejected_total{reason=\"full\"} " << s.jobs.rejected_full << "\n"
-        << "fcgihost_jobs_rejected_total{reason=\"stopping\"} " << s.jobs.rejected_stopping << "\n";
+        << "fcgihost_jobs_rejected_total{reason=\"stopping\"} " << s.jobs.rejected_stopping << "\n"
+        << "fcgihost_jobs_rejected_total{reason=\"no_workers\"} " << s.jobs.rejected_no_workers << "\n";
     metric(out, "jobs_cancelled_total", "counter", "Jobs that returned after the drain deadline cancelled them.",
            static_cast<double>(s.jobs.cancelled));
     metric(out, "jobs_abandoned_total", "counter", "Jobs not started, or not finished, when the drain gave up.",

@@ -20,7 +20,7 @@ public_layer() {
     case "$1" in
         log|option_set|counts) echo base ;;
         request|response|router) echo http ;;
-        job|background_queue|cancellation|async_job) echo jobs ;;
+        job|background_queue|cancellation|async_job|async_coroutine) echo jobs ;;
         durable_queue|durable_options|payload|testing_durable) echo durable ;;
         host|options|status) echo process ;;
         testing|testing_cppunit) echo testing ;;

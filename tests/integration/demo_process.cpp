@@ -1,6 +1,7 @@
 #include "integration/demo_process.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <climits>
@@ -58,6 +59,14 @@ long long number_after(const std::string& text, const std::string& label) {
     const std::size_t to = text.find_first_not_of("0123456789", from);
     if (to == from) return -1;
     return std::stoll(text.substr(from, to - from));
+}
+
+long successor_pid(const std::string& log) { return static_cast<long>(number_after(log, "started successor pid ")); }
+
+bool stop_successor(long pid, std::chrono::milliseconds limit) {
+    if (pid <= 0) return true;
+    kill(static_cast<pid_t>(pid), SIGTERM);
+    return eventually([pid] { return process_gone(pid); }, limit);
 }
 
 }  // namespace testing_support

@@ -60,5 +60,11 @@ long long status_number(const std::string& json, const std::string& field);
 // number_after(log, "started successor pid "); -1 if the label or the digits are absent.
 long long number_after(const std::string& text, const std::string& label);
 
+// Reload helpers. The pid a demo's log names in "started successor pid N"; -1 if none yet.
+long successor_pid(const std::string& log);
+// SIGTERM to a successor (not the test's child: its parent was the old process) and the
+// wait until it is gone, at most `limit`; true if it went.
+bool stop_successor(long pid, std::chrono::milliseconds limit = std::chrono::seconds(20));
+
 }  // namespace testing_support
 }  // namespace fcgihost

@@ -1,6 +1,7 @@
 // Reload with overlap (docs/contract.md#reload), driven with real signals against a real
 // fcgihost-demo, under a continuous load of fresh and kept FastCGI connections.
 #include "integration/demo_process.hpp"
+#include "support/status_load.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -10,110 +11,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 using namespace fcgihost::testing_support;
 
 namespace {
 
 constexpr auto kLimit = std::chrono::seconds(20);
-
-// Fresh and kept connections sending GET /status continuously, each answer's pid recorded.
-// A kept connection the server closed while idle (EOF with no byte of an answer, on a
-// connection that served before) is opened again and the request sent again, as nginx and
-// HTTP clients do for a reused connection; any other failure counts.
-class StatusLoad {
-public:
-    StatusLoad(std::string socket, unsigned fresh, unsigned kept) : socket_(std::move(socket)) {
-        for (unsigned i = 0; i < fresh + kept; ++i) threads_.emplace_back([this, i, fresh] { run(i >= fresh); });
-    }
-    ~StatusLoad() { stop(); }
-    void stop() {
-        running_ = false;
-        for (std::thread& t : threads_) if (t.joinable()) t.join();
-    }
-    bool answered_by(long pid) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return std::find(pids_.begin(), pids_.end(), pid) != pids_.end();
-    }
-    std::string failures() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return failures_;
-    }
-    long long answers() const { return answers_.load(); }
-
-private:
-    void record(const FcgiResponse& r) {
-        const long pid = static_cast<long>(status_number(r.body, "pid"));
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (r.status != 200 || pid <= 0) failures_ += "status " + std::to_string(r.status) + "; ";
-        if (std::find(pids_.begin(), pids_.end(), pid) == pids_.end()) pids_.push_back(pid);
-        ++answers_;
-    }
-    void fail(const std::string& what) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        failures_ += what + "; ";
-    }
-    void run(bool kept) {
-        const FcgiParams params = cgi_params("GET", "/status");
-        std::unique_ptr<FcgiConnection> conn;
-        bool reused = false;
-        while (running_) {
-            try {
-                if (!kept) {
-                    record(fcgi_get(socket_, "/status"));
-                    continue;
-                }
-                if (!conn) {
-                    conn = std::make_unique<FcgiConnection>(FcgiConnection::connect_unix(socket_));
-                    reused = false;
-                }
-                try {
-                    record(conn->request(params, "", true));
-                    reused = true;
-                } catch (const FcgiError&) {
-                    if (!reused) throw;
-                    conn = std::make_unique<FcgiConnection>(FcgiConnection::connect_unix(socket_));
-                    reused = false;
-                    record(conn->request(params, "", true));
-                    reused = true;
-                }
-            } catch (const std::exception& e) {
-                fail(std::string(kept ? "kept: " : "fresh: ") + e.what());
-                conn.reset();
-            }
-        }
-    }
-
-    const std::string socket_;
-    std::atomic<bool> running_{true};
-    std::atomic<long long> answers_{0};
-    std::mutex mutex_;
-    std::vector<long> pids_;   // guarded by mutex_
-    std::string failures_;     // guarded by mutex_
-    std::vector<std::thread> threads_;
-};
-
-long successor_pid(const ChildProcess& p) { return static_cast<long>(number_after(p.log(), "started successor pid ")); }
-
-bool gone(long pid) {
-    if (kill(static_cast<pid_t>(pid), 0) != 0) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const std::size_t close = text.rfind(')');
-    return close != std::string::npos && text.size() > close + 2 && text[close + 2] == 'Z';
-}
-
-// Stops a successor (not our child: its parent was the old process) and waits until it is gone.
-void stop_successor(long pid) {
-    if (pid <= 0) return;
-    kill(static_cast<pid_t>(pid), SIGTERM);
-    eventually([pid] { return gone(pid); }, kLimit);
-}
 
 // A blocking unix listening socket, as spawn-fcgi or systemd would hand over on fd 0.
 int held_unix_socket(const std::string& path) {
@@ -166,7 +71,7 @@ public:
         ChildProcess old({demo_binary(), "--socket", tmp.file("s")}, tmp.file("log"),
                          {"DEMO_SUCCESSOR_FAIL=exit"});
         CPPUNIT_ASSERT(old.wait_for_log("listening on", kLimit));
-        StatusLoad load(tmp.file("s"), 2, 2);
+        StatusLoad load(fcgi_status_client(tmp.file("s")), 2, 2);
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("exited with status 1 before it served; this process serves on", kLimit));
         const long before = load.answers();
@@ -184,11 +89,11 @@ public:
         ChildProcess old({demo_binary(), "--socket", tmp.file("s"), "--reload-timeout", "500ms"}, tmp.file("log"),
                          {"DEMO_SUCCESSOR_FAIL=hang"});
         CPPUNIT_ASSERT(old.wait_for_log("listening on", kLimit));
-        StatusLoad load(tmp.file("s"), 2, 2);
+        StatusLoad load(fcgi_status_client(tmp.file("s")), 2, 2);
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("was not serving within 500 ms", kLimit));
-        const long pid = successor_pid(old);
-        CPPUNIT_ASSERT(eventually([pid] { return gone(pid); }, kLimit));
+        const long pid = successor_pid(old.log());
+        CPPUNIT_ASSERT(eventually([pid] { return process_gone(pid); }, kLimit));
         // The old process can reload again once the failed attempt is over.
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT(eventually([&] { return count_lines_with(tmp.file("log"), "was not serving within") == 2; },
@@ -223,12 +128,12 @@ public:
         CPPUNIT_ASSERT(old.wait_for_log("listening on", kLimit));
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT(old.wait_for_log("started successor pid", kLimit));
-        const long pid = successor_pid(old);
+        const long pid = successor_pid(old.log());
         old.signal(SIGTERM);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_exit(kLimit));
         CPPUNIT_ASSERT_EQUAL(0, old.exit_code());
         CPPUNIT_ASSERT(old.log().find("reload cancelled by a stop signal") != std::string::npos);
-        CPPUNIT_ASSERT(eventually([pid] { return gone(pid); }, kLimit));
+        CPPUNIT_ASSERT(eventually([pid] { return process_gone(pid); }, kLimit));
     }
 
     void replaced_binary_is_the_one_that_starts() {
@@ -244,7 +149,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(0, rename(tmp.file("app.new").c_str(), app.c_str()));
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("serves; this process stops accepting", kLimit));
-        const long pid = successor_pid(old);
+        const long pid = successor_pid(old.log());
         CPPUNIT_ASSERT(old.wait_exit(kLimit));
         CPPUNIT_ASSERT_EQUAL(0, old.exit_code());
         const FcgiResponse r = fcgi_get(tmp.file("s"), "/new-status");
@@ -264,10 +169,10 @@ private:
     static void check_overlap(ChildProcess& old, const std::string& socket, const std::string& job_log,
                               const std::string& pid_file) {
         CPPUNIT_ASSERT_EQUAL(202, fcgi_get(socket, "/work?ms=3000&id=long").status);
-        StatusLoad load(socket, 2, 2);
+        StatusLoad load(fcgi_status_client(socket), 2, 2);
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("serves; this process stops accepting", kLimit));
-        const long pid = successor_pid(old);
+        const long pid = successor_pid(old.log());
         CPPUNIT_ASSERT(pid > 0);
         CPPUNIT_ASSERT(eventually([&] { return load.answered_by(pid); }, kLimit));
         CPPUNIT_ASSERT_MESSAGE("the new process answered only after the old one exited", !old.exited());

@@ -4,6 +4,7 @@
 // notification socket checks the order and answers the barrier as systemd does: it closes
 // the pipe end it was sent.
 #include "integration/demo_process.hpp"
+#include "support/status_load.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -15,6 +16,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 using namespace fcgihost::testing_support;
 
@@ -24,14 +26,19 @@ constexpr auto kLimit = std::chrono::seconds(20);
 
 class FakeSystemd {
 public:
-    explicit FakeSystemd(const std::string& path) {
+    // confirm: close each fd passed (a barrier's pipe end) at once, as systemd does; false:
+    // keep them open until destruction, as a systemd that never gets to the message would.
+    explicit FakeSystemd(const std::string& path, bool confirm = true) : confirm_(confirm) {
         fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
         CPPUNIT_ASSERT_EQUAL(0, bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
     }
-    ~FakeSystemd() { close(fd_); }
+    ~FakeSystemd() {
+        for (int fd : kept_) close(fd);
+        close(fd_);
+    }
     // The next message ("" if none within the limit); an fd passed with it is counted and closed.
     std::string next(std::chrono::milliseconds limit) {
         pollfd p{fd_, POLLIN, 0};
@@ -49,7 +56,11 @@ public:
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                 int fd;
                 std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-                close(fd);  // "processed": the sender's POLLHUP
+                if (confirm_) {
+                    close(fd);  // "processed": the sender's POLLHUP
+                } else {
+                    kept_.push_back(fd);
+                }
                 ++fds_received;
             }
         }
@@ -58,16 +69,17 @@ public:
     int fds_received = 0;
 
 private:
+    const bool confirm_;
+    std::vector<int> kept_;
     int fd_;
 };
-
-long successor_pid(const std::string& log) { return static_cast<long>(number_after(log, "started successor pid ")); }
 
 }  // namespace
 
 class DemoSystemdReloadTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(DemoSystemdReloadTest);
     CPPUNIT_TEST(successor_becomes_main_pid_before_the_old_process_drains);
+    CPPUNIT_TEST(a_barrier_never_confirmed_is_waited_for_5_s_then_the_drain_goes_on);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -99,6 +111,37 @@ public:
         // The successor is the unit's now: a stop makes it say STOPPING=1.
         kill(static_cast<pid_t>(pid), SIGTERM);
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), systemd.next(kLimit).rfind("STOPPING=1", 0));
+    }
+
+    // systemd overloaded, or a NOTIFY_SOCKET that is not systemd's: MAINPID= was sent, the
+    // confirmation never comes. The old process waits a bounded 5 s (the successor serves
+    // meanwhile), logs it, and drains as on any reload; nothing is stopped or undone, since
+    // a systemd that processes MAINPID= late must find the successor running.
+    void a_barrier_never_confirmed_is_waited_for_5_s_then_the_drain_goes_on() {
+        TempDir dir;
+        FakeSystemd systemd(dir.file("notify"), false);
+        ChildProcess old({demo_binary(), "--socket", dir.file("s")}, dir.file("log"),
+                         {"NOTIFY_SOCKET=" + dir.file("notify")});
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), systemd.next(kLimit).rfind("READY=1", 0));
+        StatusLoad load(fcgi_status_client(dir.file("s")), 1, 1);
+        old.signal(SIGUSR2);
+        CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("did not confirm MAINPID=", kLimit));
+        const long pid = successor_pid(old.log());
+        CPPUNIT_ASSERT_MESSAGE(old.log(), old.log().find("did not confirm MAINPID=" + std::to_string(pid) +
+                                                         " within 5 s; draining anyway") != std::string::npos);
+        std::string seen;
+        for (std::string m = systemd.next(kLimit); !m.empty(); m = systemd.next(std::chrono::milliseconds(500))) {
+            seen += "[" + m + "] ";
+        }
+        CPPUNIT_ASSERT_MESSAGE(seen, seen.find("[MAINPID=" + std::to_string(pid) + "\n") != std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(seen, seen.find("[BARRIER=1]") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(1, systemd.fds_received);
+        CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_exit(kLimit));
+        CPPUNIT_ASSERT_EQUAL(0, old.exit_code());
+        CPPUNIT_ASSERT(eventually([&] { return load.answered_by(pid); }, kLimit));
+        load.stop();
+        CPPUNIT_ASSERT_EQUAL(std::string(), load.failures());
+        CPPUNIT_ASSERT(stop_successor(pid));
     }
 };
 

@@ -99,12 +99,27 @@ std::string nginx_conf_path(const std::string& dir) { return dir + "/nginx.conf"
 std::string nginx_error_log_path(const std::string& dir) { return dir + "/error.log"; }
 
 std::string render_nginx_prefix(const std::string& dir, const std::string& upstream_socket,
-                                const std::string& listen) {
+                                const std::string& listen, const SiteChanges& changes) {
+    return render_nginx_prefix(dir, std::vector<std::string>{upstream_socket}, listen, changes);
+}
+
+std::string render_nginx_prefix(const std::string& dir, const std::vector<std::string>& upstream_sockets,
+                                const std::string& listen, const SiteChanges& changes) {
     const std::string site_path = repo_nginx_dir() + "/fcgihost.conf";
     std::string site = read_file(site_path);
     if (site.empty()) throw std::runtime_error("cannot read " + site_path);
-    replace_all(site, "@SOCKET@", upstream_socket);
+    std::string servers;
+    for (const std::string& socket : upstream_sockets) {
+        servers += (servers.empty() ? "unix:" : ";\n    server unix:") + socket;
+    }
+    replace_all(site, "unix:@SOCKET@", servers);
     replace_all(site, "@LISTEN@", listen);
+    for (const auto& change : changes) {
+        if (site.find(change.first) == std::string::npos) {
+            throw std::runtime_error(site_path + " has no \"" + change.first + "\" to change");
+        }
+        replace_all(site, change.first, change.second);
+    }
     write_file(dir + "/site.conf", site);
     // The site's `include fastcgi_params` is relative to nginx.conf's directory.
     write_file(dir + "/fastcgi_params", read_file(system_fastcgi_params()));
@@ -113,10 +128,13 @@ std::string render_nginx_prefix(const std::string& dir, const std::string& upstr
     return nginx_conf_path(dir);
 }
 
-NginxProcess::NginxProcess(const std::string& upstream_socket) {
+NginxProcess::NginxProcess(const std::string& upstream_socket, const SiteChanges& changes)
+    : NginxProcess(std::vector<std::string>{upstream_socket}, changes) {}
+
+NginxProcess::NginxProcess(const std::vector<std::string>& upstream_sockets, const SiteChanges& changes) {
     for (int attempt = 0; attempt < 3; ++attempt) {
         int port = free_local_port();
-        render_nginx_prefix(dir_.path(), upstream_socket, host_ + ":" + std::to_string(port));
+        render_nginx_prefix(dir_.path(), upstream_sockets, host_ + ":" + std::to_string(port), changes);
         if (start_on(port)) {
             port_ = port;
             return;

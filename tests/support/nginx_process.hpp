@@ -13,6 +13,8 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fcgihost {
 namespace testing_support {
@@ -21,12 +23,20 @@ std::string nginx_binary();           // /usr/sbin/nginx, else nginx on $PATH; t
 std::string repo_nginx_dir();         // <dir of this test runner>/../nginx: build/ sits beside nginx/
 std::string system_fastcgi_params();  // /etc/nginx/fastcgi_params; throws if missing
 
+// A change to the shipped site for one test, e.g. {"fastcgi_keep_conn on;",
+// "fastcgi_keep_conn off;"}: every occurrence of `first` becomes `second`.
+using SiteChanges = std::vector<std::pair<std::string, std::string>>;
+
 // Writes a complete nginx prefix into `dir` (which must exist): fastcgi_params, site.conf
-// (nginx/fcgihost.conf with @SOCKET@ and @LISTEN@ replaced), nginx.conf around it, and the
-// temp directories. Returns the path of nginx.conf. Throws std::runtime_error if the site
-// config cannot be read.
+// (nginx/fcgihost.conf with @SOCKET@ and @LISTEN@ replaced, then `changes` made), nginx.conf
+// around it, and the temp directories. Returns the path of nginx.conf. Throws
+// std::runtime_error if the site config cannot be read or a change's text is not in it.
 std::string render_nginx_prefix(const std::string& dir, const std::string& upstream_socket,
-                                const std::string& listen);
+                                const std::string& listen, const SiteChanges& changes = {});
+// The same with several upstream servers, one `server unix:...;` line each (several hosts
+// sharing a durable job store, in one test).
+std::string render_nginx_prefix(const std::string& dir, const std::vector<std::string>& upstream_sockets,
+                                const std::string& listen, const SiteChanges& changes = {});
 
 // Paths inside a prefix written by render_nginx_prefix.
 std::string nginx_conf_path(const std::string& dir);
@@ -41,7 +51,8 @@ public:
     // and returns once it accepts connections (the upstream need not exist yet). A port taken
     // by someone else in the meantime is retried with another. Throws std::runtime_error with
     // nginx's output and error log if it does not start; nothing is left running then.
-    explicit NginxProcess(const std::string& upstream_socket);
+    explicit NginxProcess(const std::string& upstream_socket, const SiteChanges& changes = {});
+    explicit NginxProcess(const std::vector<std::string>& upstream_sockets, const SiteChanges& changes = {});
     // stop() if still running; if nginx does not exit, SIGKILL to its workers, then to the
     // master, each by PID (killing the master alone would leave its workers serving).
     ~NginxProcess();

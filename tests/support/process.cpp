@@ -304,4 +304,11 @@ std::vector<pid_t> descendants_of(pid_t root) {
     return out;
 }
 
+bool process_gone(long pid) {
+    if (::kill(static_cast<pid_t>(pid), 0) != 0) return true;
+    const std::string text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    const std::size_t close = text.rfind(')');
+    return close != std::string::npos && text.size() > close + 2 && text[close + 2] == 'Z';
+}
+
 }}  // namespace fcgihost::testing_support

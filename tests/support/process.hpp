@@ -70,6 +70,10 @@ std::string runner_dir();
 // parent's children are re-parented out of reach.
 std::vector<pid_t> descendants_of(pid_t root);
 
+// True once `pid` has exited: gone, or a zombie its parent has not reaped yet. For a process
+// that is not the caller's child (a reload's successor), which wait_exit cannot see.
+bool process_gone(long pid);
+
 // A fresh directory from mkdtemp under $TMPDIR (or /tmp), removed with its contents on destruction.
 // Keep names short if it will hold unix sockets: sun_path holds 107 bytes.
 class TempDir {

@@ -55,6 +55,7 @@ class JobQueueTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(jobs_run_in_queue_order);
     CPPUNIT_TEST(full_queue_rejects_and_counts);
     CPPUNIT_TEST(closed_queue_rejects_as_stopping);
+    CPPUNIT_TEST(process_without_workers_refuses_and_counts);
     CPPUNIT_TEST(stop_request_still_accepts_jobs);
     CPPUNIT_TEST(throwing_jobs_are_counted_and_the_worker_goes_on);
     CPPUNIT_TEST(drain_returns_as_soon_as_the_last_job_ends);
@@ -110,6 +111,21 @@ public:
         CPPUNIT_ASSERT(!ran);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), queue.counts().rejected_stopping);
         CPPUNIT_ASSERT_EQUAL(std::string("stopping"), std::string(to_string(QueueResult::stopping)));
+    }
+
+    // --workers 0 (a web tier): every in-memory job, blocking or async, is refused, and counted.
+    void process_without_workers_refuses_and_counts() {
+        JobQueueOptions options = one_worker();
+        options.workers = 0;
+        JobQueue queue(options);
+        queue.start();
+        bool ran = false;
+        CPPUNIT_ASSERT(queue.queue("web", [&](const CancellationToken&) { ran = true; }) == QueueResult::no_workers);
+        CPPUNIT_ASSERT(queue.queue_async("web-async", [&](AsyncContext&) { ran = true; }) == QueueResult::no_workers);
+        CPPUNIT_ASSERT(queue.wait_idle_until(in_limit()) == WaitResult::idle);
+        CPPUNIT_ASSERT(!ran);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), queue.counts().rejected_no_workers);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), queue.counts().accepted);
     }
 
     void stop_request_still_accepts_jobs() {

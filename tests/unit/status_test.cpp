@@ -36,6 +36,7 @@ StatusSnapshot filled_snapshot() {
     s.jobs.failed = 15;
     s.jobs.rejected_full = 3;
     s.jobs.rejected_stopping = 16;
+    s.jobs.rejected_no_workers = 20;
     s.jobs.cancelled = 17;
     s.jobs.abandoned = 18;
     s.jobs.capacity = 1024;
@@ -98,7 +99,8 @@ public:
                                 "\"drain_deadline_left_ms\":1500", "\"served\":101", "\"active\":2",
                                 "\"queued\":11",             "\"running\":12",        "\"completed\":14",
                                 "\"failed\":15",             "\"rejected_full\":3",   "\"rejected_stopping\":16",
-                                "\"rejected\":19",           "\"cancelled\":17",      "\"abandoned\":18",
+                                "\"rejected\":39",           "\"rejected_no_workers\":20", "\"cancelled\":17",
+                                "\"abandoned\":18",
                                 "\"capacity\":1024",         "\"high_water\":7",      "\"workers\":4"};
         for (const char* field : fields) {
             CPPUNIT_ASSERT_MESSAGE(std::string("no ") + field + " in " + json, contains(json, field));
@@ -147,6 +149,7 @@ public:
         const std::string text = status_prometheus(filled_snapshot());
         const char* samples[] = {"fcgihost_jobs_rejected_total{reason=\"full\"} 3\n",
                                  "fcgihost_jobs_rejected_total{reason=\"stopping\"} 16\n",
+                                 "fcgihost_jobs_rejected_total{reason=\"no_workers\"} 20\n",
                                  "fcgihost_requests_served_total 101\n",
                                  "fcgihost_jobs_completed_total 14\n",
                                  "fcgihost_jobs_failed_total 15\n",
