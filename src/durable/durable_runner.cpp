@@ -42,6 +42,7 @@ DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions opt
 }
 
 DurableRunner::~DurableRunner() {
+    store_->set_wakeup({}, kPollInterval);  // its thread calls into this object
     batcher_.reset();  // commits what request threads handed over before it stops
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
@@ -62,6 +63,19 @@ void DurableRunner::add_kind(const std::string& kind, DurableHandler handler) {
 }
 
 void DurableRunner::start() {
+    if (workers_count_ > 0) {
+        // Another process's enqueue: look at once instead of at the next poll.
+        store_->set_wakeup(
+            [this] {
+                {
+                    boost::lock_guard<boost::mutex> lock(mutex_);
+                    wake_ = true;
+                    nothing_due_ = false;
+                }
+                dispatcher_wake_.notify_one();
+            },
+            kPollInterval);
+    }
     dispatcher_ = boost::thread([this] { dispatcher_main(); });
     for (unsigned i = 0; i < workers_count_; ++i) workers_.create_thread([this] { worker_main(); });
 }
@@ -99,6 +113,7 @@ RunCounts DurableRunner::run_counts() const {
 void DurableRunner::dispatcher_main() {
     Clock::time_point next_maintenance = Clock::now();
     Clock::time_point next_look = Clock::now();
+    bool looking_fails = false;
     boost::unique_lock<boost::mutex> lock(mutex_);
     while (!exit_) {
         const Clock::time_point now = Clock::now();
@@ -119,8 +134,11 @@ void DurableRunner::dispatcher_main() {
             try {
                 due = store_->next_due(kind_names_);
                 if (due && *due <= unix_ms_now()) claimed = store_->claim(slots, kind_names_, owner_, options_.lease);
+                looking_fails = false;
             } catch (const std::exception& e) {
-                log_warn("durable jobs: cannot look for due jobs: ", e.what());
+                // One line per outage: the next look is a poll interval away, and so on.
+                if (!looking_fails) log_warn("durable jobs: cannot look for due jobs: ", e.what());
+                looking_fails = true;
             }
             next_look = Clock::now() + kPollInterval;
             const std::int64_t ms_to_due = due ? *due - unix_ms_now() : kPollInterval.count();
@@ -161,8 +179,10 @@ void DurableRunner::maintain() {
     try {
         if (renew) store_->renew(owner_, options_.lease);
         rescued = store_->rescue();
+        maintenance_fails_ = false;
     } catch (const std::exception& e) {
-        log_warn("durable jobs: store maintenance failed: ", e.what());
+        if (!maintenance_fails_) log_warn("durable jobs: store maintenance failed: ", e.what());
+        maintenance_fails_ = true;
     }
     if (rescued > 0) log_info("durable jobs: ", rescued, " job(s) of a dead or silent owner are waiting again");
     boost::lock_guard<boost::mutex> lock(mutex_);

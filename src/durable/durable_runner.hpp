@@ -5,8 +5,9 @@
 // Threads: one batcher writer (enqueues), one dispatcher, `workers` worker threads.
 // The dispatcher is the only thread that claims: it asks the store for as many due jobs
 // as there are idle workers, hands them over through ready_, and sleeps until a local
-// enqueue commits, a job ends, the next job falls due, or a poll interval passes (jobs
-// enqueued by other processes sharing the file). Once a second it also frees the jobs of
+// enqueue commits, a job ends, the next job falls due, the store reports another process's
+// enqueue (JobStore::set_wakeup: PostgreSQL's LISTEN), or a poll interval passes (the
+// fallback, and the only way for processes sharing a SQLite file). Once a second it also frees the jobs of
 // dead owners (rescue) and renews the lease on its own.
 // Workers run a job outside every lock, then record its end in the store: failed (retried
 // later, or dead) or released (it ended after its token was cancelled, which uses no
@@ -109,6 +110,7 @@ private:
     std::vector<Ending> unrecorded_;           // guarded by mutex_
     RunCounts counts_;                         // guarded by mutex_
 
+    bool maintenance_fails_ = false;           // dispatcher thread only; logged once per run
     std::unique_ptr<EnqueueBatcher> batcher_;
     std::unique_ptr<CompletionBatcher> completer_;
     boost::thread dispatcher_;

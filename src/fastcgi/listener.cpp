@@ -67,6 +67,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
         path_ = std::move(other.path_);
         path_dev_ = other.path_dev_;
         path_ino_ = other.path_ino_;
+        path_owned_ = other.path_owned_;
         description_ = std::move(other.description_);
         allowed_peers_ = std::move(other.allowed_peers_);
         other.fd_ = -1;
@@ -114,6 +115,7 @@ Listener Listener::open_for_successor(const ListenerOptions& options) {
         l.path_ = options.socket_path;
         l.path_dev_ = st.st_dev;
         l.path_ino_ = st.st_ino;
+        l.path_owned_ = false;
     }
     l.description_ = "LISTEN_FDS fd 3 (handed over by a reload" +
                      (options.socket_path.empty() ? std::string(")") : "; unix:" + options.socket_path + ")");
@@ -187,7 +189,7 @@ Listener Listener::adopt(int fd, const std::string& origin) {
 }
 
 void Listener::remove_path() {
-    if (path_.empty()) return;
+    if (path_.empty() || !path_owned_) return;
     struct stat st;
     if (stat(path_.c_str(), &st) == 0 && st.st_dev == path_dev_ && st.st_ino == path_ino_) {
         unlink(path_.c_str());

@@ -62,9 +62,11 @@ public:
     // left open and still the caller's.
     static Listener adopt(int fd, const std::string& origin);
     // A successor started by a reload: takes fd 3 from LISTEN_FDS whatever --socket or
-    // --listen say (their socket is the one handed over). A --socket path is taken over
-    // as this process's own: removed at its final stop, not at a reload.
+    // --listen say (their socket is the one handed over). A --socket path becomes this
+    // process's own (removed at its final stop, not at a reload) only at own_path(), once it
+    // serves: a successor that fails before that leaves the path to its predecessor.
     static Listener open_for_successor(const ListenerOptions& options);
+    void own_path() { path_owned_ = true; }
     // Another process now serves this socket: its path is no longer this process's to remove.
     void keep_path() { path_.clear(); }
 
@@ -93,6 +95,7 @@ private:
     std::string path_;             // created unix socket's path, "" otherwise
     dev_t path_dev_ = 0;           // identity of the socket file we created,
     ino_t path_ino_ = 0;           // so we never unlink someone else's
+    bool path_owned_ = true;       // false in a successor until it serves
     std::string description_;
     std::string allowed_peers_;    // FCGI_WEB_SERVER_ADDRS at open time
 };

@@ -183,12 +183,11 @@ int Host::Impl::run() {
 
     // A successor that cannot write --pid-file does not take over: the file would go on
     // naming the old process after it exits, and `kill -USR2 $(cat FILE)` would reach no
-    // one, or whoever gets that pid next. It has accepted nothing yet; the socket's path
-    // stays for the old process, which serves on (it logs this process's exit).
+    // one, or whoever gets that pid next. It has accepted nothing yet, and the socket's path
+    // is not its own before it serves: the old process serves on (it logs this exit).
     if (reload_origin().ready_fd >= 0 && !options_.pid_file.empty() && !write_pid_file(options_.pid_file)) {
         log_error("reload refused: --pid-file ", options_.pid_file, " cannot be written; pid ",
                   reload_origin().predecessor, " serves on");
-        listener.keep_path();
         return 1;
     }
     jobs_.start();
@@ -211,6 +210,7 @@ int Host::Impl::run() {
     systemd_.notify("READY=1\nSTATUS=serving on " + listener.description());
     // A successor wrote it above, before telling its predecessor (which stops once told).
     if (!options_.pid_file.empty() && reload_origin().ready_fd < 0) write_pid_file(options_.pid_file);
+    listener.own_path();  // a successor's from now on; its predecessor stops once told
     report_serving();
     ReloadController::Hooks hooks;
     hooks.on_serving = [this, &listener, &sequence](pid_t successor) { hand_over(successor, listener, sequence); };

@@ -65,6 +65,9 @@ public:
     std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) override {
         return inner_->next_due(kinds);
     }
+    void set_wakeup(std::function<void()> wake, std::chrono::milliseconds poll_interval) override {
+        inner_->set_wakeup(std::move(wake), poll_interval);
+    }
     StoredCounts counts() override { return inner_->counts(); }
     std::vector<StoredJob> list(std::optional<StoredState> state, std::size_t limit) override {
         return inner_->list(state, limit);

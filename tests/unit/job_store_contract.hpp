@@ -8,6 +8,7 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 
@@ -46,6 +47,7 @@ class JobStoreContract : public CppUnit::TestFixture {
     CPPUNIT_TEST(priority_then_age_decide_the_claim_order);
     CPPUNIT_TEST(a_former_owner_cannot_end_a_job_claimed_again);
     CPPUNIT_TEST(complete_deletes_only_the_owners_jobs_of_a_batch);
+    CPPUNIT_TEST(no_wakeup_runs_once_it_is_stopped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -239,6 +241,22 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.complete({mine[0].id, theirs[0].id, mine[1].id}, JobOwner::self()));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.counts().running);
         CPPUNIT_ASSERT(store.show(theirs[0].id)->owner == other);
+    }
+
+    // A store may have no wake-ups at all; whatever it has ends with set_wakeup({}), and the
+    // store still works without them (the caller owns what the callback touches).
+    void no_wakeup_runs_once_it_is_stopped() {
+        Backend backend;
+        std::unique_ptr<JobStore> opened = backend.open();
+        JobStore& store = *opened;
+        std::atomic<int> wakes{0};
+        store.set_wakeup([&wakes] { ++wakes; }, std::chrono::milliseconds(200));
+        store.enqueue_batch({new_job("work", "heard or not")});
+        store.set_wakeup({}, std::chrono::milliseconds(200));
+        const int stopped_at = wakes.load();
+        store.enqueue_batch({new_job("work", "after")});
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), store.counts().waiting);
+        CPPUNIT_ASSERT_EQUAL(stopped_at, wakes.load());
     }
 };
 

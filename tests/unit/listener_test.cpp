@@ -123,6 +123,7 @@ class ListenerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testPeerAllowedHonoursWebServerAddrs);
     CPPUNIT_TEST(testOpenWithoutAnySourceNamesTheFlags);
     CPPUNIT_TEST(testMoveAssignmentReleasesTheOldPath);
+    CPPUNIT_TEST(testSuccessorOwnsTheHandedOverPathOnlyOnceItServes);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -327,6 +328,31 @@ public:
         CPPUNIT_ASSERT(std::getenv("LISTEN_PID") == nullptr);
         CPPUNIT_ASSERT(std::getenv("LISTEN_FDS") == nullptr);
         CPPUNIT_ASSERT(std::getenv("LISTEN_FDNAMES") == nullptr);
+    }
+
+    // A reload's successor gets the socket as fd 3; a --socket path becomes its own to remove
+    // only at own_path() (once it serves). One that fails before leaves it to the old process.
+    void testSuccessorOwnsTheHandedOverPathOnlyOnceItServes() {
+        ListenerOptions options;
+        options.socket_path = dir_->file("h.sock");
+        Listener original = Listener::create_unix(options.socket_path, 0600, "", 16);
+        for (bool serves : {false, true}) {
+            const int saved = dup(3);  // -1 if fd 3 is not open in this runner
+            CPPUNIT_ASSERT_EQUAL(3, dup2(original.fd(), 3));
+            CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1));
+            CPPUNIT_ASSERT_EQUAL(0, setenv("LISTEN_FDS", "1", 1));
+            {
+                Listener successor = Listener::open_for_successor(options);
+                if (serves) successor.own_path();
+            }  // closes fd 3
+            if (saved >= 0) {
+                dup2(saved, 3);
+                ::close(saved);
+            }
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(serves ? "served" : "failed before serving", !serves,
+                                         path_exists(options.socket_path));
+        }
+        original.keep_path();
     }
 
     void testPeerAllowedHonoursWebServerAddrs() {
