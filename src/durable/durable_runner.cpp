@@ -40,6 +40,9 @@ DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions opt
         }
         dispatcher_wake_.notify_one();
     });
+    completer_ = std::make_unique<CompletionBatcher>(
+        *store_, owner_, [this](const std::vector<DurableJob>& jobs, std::size_t ours) { completions_committed(jobs, ours); },
+        [this](const std::vector<DurableJob>& jobs, const std::string& message) { completions_failed(jobs, message); });
 }
 
 DurableRunner::~DurableRunner() {
@@ -55,6 +58,7 @@ DurableRunner::~DurableRunner() {
     dispatcher_wake_.notify_all();
     if (dispatcher_.joinable()) dispatcher_.join();
     workers_.join_all();
+    completer_.reset();  // commits the jobs the workers finished
     for (const DurableJob& job : ready_) record(Ending{job, Outcome::released, "", {}});
 }
 
@@ -170,7 +174,7 @@ void DurableRunner::maintain() {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         retry.swap(unrecorded_);
-        renew = running_ > 0 || !ready_.empty() || !retry.empty();
+        renew = running_ > 0 || !ready_.empty() || completing_ > 0 || !retry.empty();
     }
     std::vector<Ending> still;
     for (const Ending& ending : retry) {
@@ -235,6 +239,15 @@ void DurableRunner::run_one(const DurableJob& job) {
     // Ending after the deadline cancelled it says nothing about the job: it runs again.
     if (token.cancelled()) ending.outcome = Outcome::released;
     if (ending.outcome == Outcome::failed) ending.retry_in = backoff(job.attempt);
+    if (ending.outcome == Outcome::completed) {
+        {
+            // Raised before worker_main lowers running_: the drain always finds the job in one.
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            ++completing_;
+        }
+        completer_->submit(job);
+        return;
+    }
     if (!record(ending)) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         unrecorded_.push_back(ending);
@@ -245,9 +258,9 @@ bool DurableRunner::record(const Ending& e) {
     const DurableJob& job = e.job;
     bool dead = false;
     try {
-        if (e.outcome == Outcome::completed) store_->complete(job.id);
-        else if (e.outcome == Outcome::released) store_->release(job.id);
-        else dead = store_->fail(job.id, e.error, e.retry_in);
+        if (e.outcome == Outcome::completed) store_->complete({job.id}, owner_);
+        else if (e.outcome == Outcome::released) store_->release(job.id, owner_);
+        else dead = store_->fail(job.id, owner_, e.error, e.retry_in);
     } catch (const std::exception& ex) {
         log_error("durable job ", job.kind, ":", job.id, ": cannot record its end in the store (", ex.what(),
                   "); trying again");
@@ -269,6 +282,30 @@ bool DurableRunner::record(const Ending& e) {
     return true;
 }
 
+void DurableRunner::completions_committed(const std::vector<DurableJob>& jobs, std::size_t ours) {
+    if (ours < jobs.size()) {
+        log_warn("durable jobs: ", jobs.size() - ours, " job(s) finished here after their claim ran out and was",
+                 " taken over; their new owner ends them");
+    }
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        counts_.completed += jobs.size();
+        completing_ -= jobs.size();
+    }
+    state_changed_.notify_all();
+}
+
+void DurableRunner::completions_failed(const std::vector<DurableJob>& jobs, const std::string& message) {
+    log_error("durable jobs: cannot record ", jobs.size(), " finished job(s) in the store (", message,
+              "); trying again, and they run again if this process ends first");
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        for (const DurableJob& job : jobs) unrecorded_.push_back(Ending{job, Outcome::completed, "", {}});
+        completing_ -= jobs.size();
+    }
+    state_changed_.notify_all();
+}
+
 std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const {
     thread_local std::minstd_rand random{std::random_device{}()};
     const unsigned doublings = std::min(failed_attempt == 0 ? 0u : failed_attempt - 1, 30u);
@@ -280,7 +317,7 @@ std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const 
 }
 
 bool DurableRunner::idle_locked() const {
-    if (running_ > 0 || !ready_.empty()) return false;
+    if (running_ > 0 || !ready_.empty() || completing_ > 0) return false;
     // With --workers 0 nothing is ever claimed here, so "nothing due" is never learnt.
     return workers_count_ == 0 || stop_claiming_ || (nothing_due_ && !wake_);
 }

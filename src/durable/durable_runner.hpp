@@ -10,13 +10,17 @@
 // enqueue (JobStore::set_wakeup: PostgreSQL's LISTEN), or a poll interval passes (the
 // fallback, and the only way for processes sharing a SQLite file). Once a second it also frees the jobs of
 // dead owners (rescue) and renews the lease on its own.
-// Workers run a job outside every lock, then record its end in the store: done (deleted),
-// failed (retried later, or dead), or released (it ended after its token was cancelled,
-// which uses no attempt). An end the store cannot record (disk full) is kept and retried
-// by the dispatcher; until then the row stays running under this process, and if the
-// process dies first the next start runs the job again: at least once, never lost.
+// Workers run a job outside every lock, then record its end in the store: failed (retried
+// later, or dead) or released (it ended after its token was cancelled, which uses no
+// attempt) at once; done through the completer, which deletes the jobs finished meanwhile
+// in one transaction while the worker goes on. A done job counts as completed only once
+// that commit is in, and the drain waits for it (completing_). An end the store cannot
+// record (disk full) is logged, kept and retried by the dispatcher; until then the row
+// stays running under this process, and if the process dies first the job runs again:
+// at least once, never lost.
 #pragma once
 
+#include "durable/completion_batcher.hpp"
 #include "durable/enqueue_batcher.hpp"
 
 #include "jobs/drain_participant.hpp"
@@ -82,6 +86,8 @@ private:
     void worker_main();
     void run_one(const DurableJob& job);
     bool record(const Ending& ending);  // false if the store refused
+    void completions_committed(const std::vector<DurableJob>& jobs, std::size_t ours);
+    void completions_failed(const std::vector<DurableJob>& jobs, const std::string& message);
     std::chrono::milliseconds backoff(unsigned failed_attempt) const;
     bool idle_locked() const;
 
@@ -99,6 +105,7 @@ private:
     boost::condition_variable state_changed_;  // something the drain waits on changed
     std::deque<DurableJob> ready_;             // guarded by mutex_; claimed, not started
     std::size_t running_ = 0;                  // guarded by mutex_
+    std::size_t completing_ = 0;               // guarded by mutex_; done, handed to completer_
     bool wake_ = true;                         // guarded by mutex_; look for due jobs now
     bool nothing_due_ = false;                 // guarded by mutex_; last look found none
     bool closed_ = false;                      // guarded by mutex_
@@ -110,6 +117,7 @@ private:
 
     bool maintenance_fails_ = false;           // dispatcher thread only; logged once per run
     std::unique_ptr<EnqueueBatcher> batcher_;
+    std::unique_ptr<CompletionBatcher> completer_;
     boost::thread dispatcher_;
     detail::WorkerScheduler scheduler_;  // outlives workers_, which report to it
     boost::thread_group workers_;

@@ -70,11 +70,18 @@ public:
     // Marks up to `limit` due waiting jobs of the given kinds running for `owner`.
     virtual std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds,
                                           const JobOwner& owner, std::chrono::milliseconds lease) = 0;
-    virtual void complete(std::int64_t id) = 0;
+    // complete, fail and release end a job only while its row is still running under `owner`:
+    // a job whose claim ran out and was rescued (and perhaps claimed by another process)
+    // belongs to its new owner, and a late end from the old one changes nothing.
+    //
+    // Deletes those of `ids` still running under `owner`, in one transaction; returns how
+    // many. A failed commit throws: then none of them is deleted.
+    virtual std::size_t complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) = 0;
     // Counts a failed attempt; dead past max_attempts, else waiting again after `retry_in`.
     // Returns true if the job is dead now.
-    virtual bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) = 0;
-    virtual void release(std::int64_t id) = 0;  // back to waiting; no attempt used
+    virtual bool fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+                      std::chrono::milliseconds retry_in) = 0;
+    virtual void release(std::int64_t id, const JobOwner& owner) = 0;  // back to waiting; no attempt used
     virtual void renew(const JobOwner& owner, std::chrono::milliseconds lease) = 0;
     // Frees rows of owners that are dead (same host) or whose lease ran out; returns how many.
     virtual std::size_t rescue() = 0;

@@ -294,15 +294,25 @@ std::vector<DurableJob> PgJobStore::claim_rows(std::size_t limit, const std::vec
     return claimed;
 }
 
-void PgJobStore::complete(std::int64_t id) {
+std::size_t PgJobStore::complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) {
+    if (ids.empty()) return 0;
+    std::vector<std::string> texts;
+    texts.reserve(ids.size());
+    for (std::int64_t id : ids) texts.push_back(std::to_string(id));
     Lease c(*this);
-    c->exec("DELETE FROM fcgihost_jobs WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2"
-            " AND owner_start = $3",
-            owner_params(self_).integer(id));
-    ledger_->ended(id);
+    const std::size_t deleted = static_cast<std::size_t>(
+        c->exec("DELETE FROM fcgihost_jobs WHERE id = ANY($4::bigint[]) AND state = 'running' AND owner_host = $1"
+                " AND owner_pid = $2 AND owner_start = $3",
+                owner_params(owner).text_array(texts))
+            .affected());
+    if (owner == self_) {
+        for (std::int64_t id : ids) ledger_->ended(id);
+    }
+    return deleted;
 }
 
-bool PgJobStore::fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) {
+bool PgJobStore::fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+                      std::chrono::milliseconds retry_in) {
     Lease c(*this);
     PgResult r = c->exec(
         "UPDATE fcgihost_jobs SET failures = failures + 1, last_error = $5,"
@@ -310,17 +320,17 @@ bool PgJobStore::fail(std::int64_t id, const std::string& error, std::chrono::mi
         " run_at = " NOW_MS " + $6, owner_host = NULL, owner_pid = NULL, owner_start = NULL, lease_until = NULL"
         " WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2 AND owner_start = $3"
         " RETURNING state",
-        owner_params(self_).integer(id).text(error).integer(retry_in.count()));
-    ledger_->ended(id);
+        owner_params(owner).integer(id).text(error).integer(retry_in.count()));
+    if (owner == self_) ledger_->ended(id);
     return r.rows() == 1 && r.text(0, 0) == "dead";
 }
 
-void PgJobStore::release(std::int64_t id) {
+void PgJobStore::release(std::int64_t id, const JobOwner& owner) {
     Lease c(*this);
     c->exec(std::string("UPDATE fcgihost_jobs SET ") + kFreeRow +
                 " WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2 AND owner_start = $3",
-            owner_params(self_).integer(id));
-    ledger_->ended(id);
+            owner_params(owner).integer(id));
+    if (owner == self_) ledger_->ended(id);
 }
 
 void PgJobStore::renew(const JobOwner& owner, std::chrono::milliseconds lease) {

@@ -10,8 +10,8 @@
 // - Claim: one statement; a FOR UPDATE SKIP LOCKED CTE picks up to `limit` due rows ordered
 //   by priority, run_at, id, so concurrent claimers never wait on or share a row. The same
 //   statement refreshes this process's heartbeat.
-// - complete/fail/release only touch a row still running under this process: a job whose
-//   claim was rescued meanwhile is never ended twice.
+// - complete/fail/release only touch a row still running under the owner they are given
+//   (the JobStore contract); complete takes its ids as one bigint[] in one statement.
 // - A claim that failed on a broken connection may have committed: PgClaimLedger remembers
 //   the rows handed out, and the next rescue() frees those running here that it does not hold.
 // - rescue(): at most one process per cycle does it (pg_try_advisory_xact_lock); it frees the
@@ -72,9 +72,10 @@ public:
     std::vector<EnqueueResult> enqueue_batch(const std::vector<NewJob>& jobs) override;
     std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds, const JobOwner& owner,
                                   std::chrono::milliseconds lease) override;
-    void complete(std::int64_t id) override;
-    bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) override;
-    void release(std::int64_t id) override;
+    std::size_t complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) override;
+    bool fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+              std::chrono::milliseconds retry_in) override;
+    void release(std::int64_t id, const JobOwner& owner) override;
     void renew(const JobOwner& owner, std::chrono::milliseconds lease) override;
     std::size_t rescue() override;
     std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) override;
@@ -100,7 +101,7 @@ private:
 
     const std::string conninfo_;
     const std::string shown_;   // redacted
-    const JobOwner self_;       // the owner complete/fail/release check
+    const JobOwner self_;       // this process: its claims are the ledger's; rescue() checks its host
     const Options options_;
     mutable boost::mutex pool_mutex_;
     mutable std::vector<std::unique_ptr<durable::PgConnection>> idle_;  // guarded by pool_mutex_

@@ -41,7 +41,6 @@ class PgJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unreachable_server_fails_fast_without_the_password);
     CPPUNIT_TEST(processes_starting_together_on_an_empty_database_do_not_race);
     CPPUNIT_TEST(newer_schema_is_refused);
-    CPPUNIT_TEST(an_end_only_touches_a_row_this_process_still_owns);
     CPPUNIT_TEST(concurrent_claimers_never_share_a_job);
     CPPUNIT_TEST(a_silent_owner_is_rescued_after_the_heartbeat_timeout);
     CPPUNIT_TEST(rows_of_a_claim_whose_answer_was_lost_are_freed);
@@ -114,21 +113,6 @@ public:
         } catch (const StoreError& e) {
             CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("newer") != std::string::npos);
         }
-    }
-
-    void an_end_only_touches_a_row_this_process_still_owns() {
-        PgBackend backend;
-        std::unique_ptr<JobStore> store = backend.open();
-        store->enqueue_batch({new_job("work", "p")});
-        JobOwner other = JobOwner::self();
-        other.host = "another-host";
-        std::int64_t id = store->claim(1, kKinds, other, std::chrono::seconds(30)).at(0).id;
-        store->complete(id);
-        CPPUNIT_ASSERT(!store->fail(id, "late", std::chrono::milliseconds(0)));
-        store->release(id);
-        std::optional<StoredJob> row = store->show(id);
-        CPPUNIT_ASSERT(row && row->state == StoredState::running);
-        CPPUNIT_ASSERT_EQUAL(std::string("another-host"), row->owner.host);
     }
 
     void concurrent_claimers_never_share_a_job() {
