@@ -55,7 +55,7 @@ UNIT_PACKAGES  = $(BUILD_PACKAGES) libcppunit-dev
 TEST_PACKAGES  = $(UNIT_PACKAGES) nginx apache2 libapache2-mod-fcgid cmake \
                  haproxy lighttpd caddy libfcgi-bin postgresql-15
 RUN_PACKAGES   = $(BUILD_PACKAGES) nginx curl
-BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox
+BENCH_PACKAGES = $(BUILD_PACKAGES) nginx curl wrk php-fpm gnuplot-nox postgresql-15
 
 .PHONY: all test-runner check test check-unit run bench install uninstall clean \
 	deps-build deps-unit deps-test deps-run deps-bench check-asan check-tsan fuzz soak
@@ -123,7 +123,8 @@ check-tsan: deps-test
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/fcgihost-tests
 
 # Benchmarks: fcgihost against raw libfcgi, PHP-FPM and nginx; writes bench/RESULTS.md.
-BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench reload_bench)
+BENCH_BINS = $(addprefix $(BUILD)/,raw_responder bench_app queue_bench shutdown_bench async_bench reload_bench \
+	durable_store_bench durable_wake_bench)
 $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/bench_app $(BUILD)/queue_bench $(BUILD)/async_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
@@ -136,6 +137,11 @@ $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_
 # A deploy behind nginx: reload against stop-and-start (bench/sections/reload.sh).
 $(BUILD)/reload_bench: $(call obj,bench/reload_bench.cpp tests/support/http_client.cpp tests/support/nginx_process.cpp tests/support/process.cpp)
 	$(LINK) $^ $(LDLIBS) -o $@
+# SQLite and PostgreSQL side by side (bench/sections/durable.sh runs them).
+$(BUILD)/durable_store_bench: $(call obj,bench/durable_store_bench.cpp tests/support/process.cpp) $(LIB)
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
+$(BUILD)/durable_wake_bench: $(call obj,bench/durable_wake_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
+	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 bench: deps-bench
 	$(MAKE) --no-print-directory $(DEMO) $(BENCH_BINS)
 	bench/run.sh $(BUILD)

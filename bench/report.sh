@@ -61,8 +61,6 @@ for row in "fcgihost GET /, keep_conn on" "fcgihost /work?ms=0, keep_conn on"; d
         worst_tail="$(awk -v a="$worst_tail" -v b="$(tail_ratio "$row" "$c")" 'BEGIN { print (b > a) ? b : a }')"
     done
 done
-load="$(ratio "$(stat "CPU-bound workers" 32 6)" "$(stat "idle workers" 32 6)")"
-load_idle="$(ratio "$(stat "CPU-bound workers, policy idle" 32 6)" "$(stat "idle workers, policy idle" 32 6)")"
 fq="$(awk '$1 == "fcgihost_ns_per_job" { print $2 }' "$queue" | median)"
 aq="$(awk '$1 == "asio_ns_per_job" { print $2 }' "$queue" | median)"
 bytes="$(awk '$1 == "bytes_per_waiting_job" { print $2 }' "$queue")"
@@ -73,9 +71,8 @@ job_max="$(awk '$1 == "last_job_to_exit_ms" { print $2 }' "$shutdown" | sort -n 
 
 cat <<TARGETS
 
-## Background load, queue and shutdown
+## Queue and shutdown
 
-- GET / at 32 connections, p99 with idle workers $(ms "$(stat "idle workers" 32 6)") ms, with every worker running a CPU-bound job $(ms "$(stat "CPU-bound workers" 32 6)") ms (workers at nice +10, \`--worker-policy batch\`, the default); with \`--worker-policy idle\` (SCHED_IDLE) $(ms "$(stat "idle workers, policy idle" 32 6)") ms and $(ms "$(stat "CPU-bound workers, policy idle" 32 6)") ms.
 - Queue and run one empty job (10^6 jobs, 4 workers): fcgihost ${fq} ns, boost::asio::thread_pool ${aq} ns. Memory per waiting job (with a name like the demo's): ${bytes} bytes.
 - SIGTERM to exit with every request thread idle: median ${idle_exit} ms, max ${idle_max} ms. End of the last job (its fsync'd line) to exit: median ${job_exit} ms, max ${job_max} ms.
 
@@ -90,8 +87,6 @@ cat <<TARGETS
 | durable enqueue through FastCGI: p50 <= 1 ms at 1 connection (keep_conn on) | $(ms "$durable_p50") ms | $(verdict "$(ms "$durable_p50")" "<=" 1) |
 | /work?ms=1 >= 5x PHP-FPM fastcgi_finish_request + 1 ms | $(ratio "$work1" "$phpf")x | $(verdict "$(ratio "$work1" "$phpf")" ">=" 5) |
 | keep_conn on: p99 <= 10x p50 (fcgihost rows, 1 and 32 connections) | worst ${worst_tail}x | $(verdict "$worst_tail" "<=" 10) |
-| p99 under full background CPU load <= 1.5x idle, default \`--worker-policy batch\` | ${load}x | $(verdict "$load" "<=" 1.5) |
-| p99 under full background CPU load <= 1.5x idle, \`--worker-policy idle\` | ${load_idle}x | $(verdict "$load_idle" "<=" 1.5) |
 | queue-and-run <= 2x boost::asio::thread_pool | $(ratio "$fq" "$aq")x | $(verdict "$(ratio "$fq" "$aq")" "<=" 2) |
 | exit <= 50 ms after the last job ends | ${job_max} ms (max) | $(verdict "$job_max" "<=" 50) |
 | exit <= 100 ms after SIGTERM when idle | ${idle_max} ms (max) | $(verdict "$idle_max" "<=" 100) |

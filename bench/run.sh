@@ -123,42 +123,6 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
-# --- background load: p99 of GET / with workers idle, then busy with CPU-bound jobs ------
-# Once with the default worker policy (batch) and once with --worker-policy idle.
-background_load() {  # policy app_port
-    local policy=$1 app_port=$2 label="" app_pid
-    [ "$policy" = batch ] || label=", policy $policy"
-    "$build/bench_app" --socket "$work/app-$policy.sock" --socket-mode 0666 --threads "$threads" --workers "$(nproc)" \
-        --worker-policy "$policy" --log-level warn --status-path /status 2>"$work/app-$policy.log" &
-    app_pid=$!
-    pids+=($app_pid)
-    sed -i "s|^}$|upstream app_$policy { server unix:$work/app-$policy.sock; keepalive 32; }\nserver { listen 127.0.0.1:$app_port; location / { include $work/fastcgi_params; fastcgi_param REQUEST_URI \$request_uri; fastcgi_keep_conn on; fastcgi_pass app_$policy; } }\n}|" "$work/nginx.conf"
-    kill -HUP "$(cat "$work/nginx.pid")"
-    for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$app_port/" && break; sleep 0.1; done
-    app_running() {  # waits (at most 30 s) until the app has exactly $1 jobs running
-        for _ in $(seq 1 300); do
-            curl -s "http://127.0.0.1:$app_port/status" | grep -q "\"running\":$1," && return 0
-            sleep 0.1
-        done
-        echo "bench: the app never had $1 jobs running" >&2
-        exit 1
-    }
-    for round in $(seq 1 "$rounds"); do
-        app_running 0
-        line="$(run_wrk "$app_port" / 32)"; eval "$(echo "$line" | sed -e 's/^RESULT //')"
-        echo "idle workers$label|32|$(( requests * 1000000 / duration_us ))|$p50|$p90|$p99|$p999|$non2xx|$errors" >> "$results"
-        # One CPU-bound job per worker, each a little longer than the measurement.
-        for _ in $(seq 1 "$(nproc)"); do curl -s -o /dev/null "http://127.0.0.1:$app_port/spin?ms=$((secs * 1000 + 500))"; done
-        app_running "$(nproc)"
-        line="$(run_wrk "$app_port" / 32)"; eval "$(echo "$line" | sed -e 's/^RESULT //')"
-        echo "CPU-bound workers$label|32|$(( requests * 1000000 / duration_us ))|$p50|$p90|$p99|$p999|$non2xx|$errors" >> "$results"
-    done
-    app_running 0
-    kill -TERM "$app_pid"
-}
-background_load batch $((port_base + 90))
-background_load idle $((port_base + 91))
-
 # --- queue microbenchmark and shutdown timing -------------------------------------------
 "$build/queue_bench" 4 "$rounds" > "$work/queue.txt"
 "$build/shutdown_bench" "$build/fcgihost-demo" 10 > "$work/shutdown.txt"

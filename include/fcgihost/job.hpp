@@ -19,8 +19,8 @@
 
 namespace fcgihost {
 
-// How the worker threads that run jobs are scheduled (--worker-policy).
-enum class WorkerPolicy { normal, batch, idle };
+// How the worker threads that run jobs are scheduled (--worker-policy; docs/flags.md).
+enum class WorkerPolicy { normal, batch, idle, adaptive };
 
 class Job {
 public:

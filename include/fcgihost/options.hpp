@@ -35,7 +35,8 @@ struct HostOptions {
     std::string status_path;                           // "" = off
     std::string ping_path;                             // "" = off
     int worker_nice = 10;
-    WorkerPolicy worker_policy = WorkerPolicy::batch;
+    WorkerPolicy worker_policy = WorkerPolicy::adaptive;
+    std::chrono::milliseconds worker_demote_after{50};  // adaptive: a job's CPU time before SCHED_IDLE
     LogLevel log_level = LogLevel::info;
     bool allow_any_peer = false;                       // TCP on a non-loopback address without FCGI_WEB_SERVER_ADDRS
     DurableOptions durable;                            // --job-*

@@ -26,8 +26,12 @@ void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>&
 }  // namespace
 
 DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
-                             std::size_t enqueue_capacity)
-    : store_(std::move(store)), options_(std::move(options)), workers_count_(workers), owner_(JobOwner::self()) {
+                             std::size_t enqueue_capacity, detail::WorkerScheduling scheduling)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      workers_count_(workers),
+      owner_(JobOwner::self()),
+      scheduler_(scheduling) {
     batcher_ = std::make_unique<EnqueueBatcher>(*store_, enqueue_capacity, [this] {
         {
             boost::lock_guard<boost::mutex> lock(mutex_);
@@ -36,9 +40,13 @@ DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions opt
         }
         dispatcher_wake_.notify_one();
     });
+    completer_ = std::make_unique<CompletionBatcher>(
+        *store_, owner_, [this](const std::vector<DurableJob>& jobs, std::size_t ours) { completions_committed(jobs, ours); },
+        [this](const std::vector<DurableJob>& jobs, const std::string& message) { completions_failed(jobs, message); });
 }
 
 DurableRunner::~DurableRunner() {
+    store_->set_wakeup({}, kPollInterval);  // its thread calls into this object
     batcher_.reset();  // commits what request threads handed over before it stops
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
@@ -50,6 +58,7 @@ DurableRunner::~DurableRunner() {
     dispatcher_wake_.notify_all();
     if (dispatcher_.joinable()) dispatcher_.join();
     workers_.join_all();
+    completer_.reset();  // commits the jobs the workers finished
     for (const DurableJob& job : ready_) record(Ending{job, Outcome::released, "", {}});
 }
 
@@ -58,6 +67,20 @@ void DurableRunner::add_kind(const std::string& kind, DurableHandler handler) {
 }
 
 void DurableRunner::start() {
+    if (workers_count_ > 0) {
+        scheduler_.start();  // before the workers, which use it
+        // Another process's enqueue: look at once instead of at the next poll.
+        store_->set_wakeup(
+            [this] {
+                {
+                    boost::lock_guard<boost::mutex> lock(mutex_);
+                    wake_ = true;
+                    nothing_due_ = false;
+                }
+                dispatcher_wake_.notify_one();
+            },
+            kPollInterval);
+    }
     dispatcher_ = boost::thread([this] { dispatcher_main(); });
     for (unsigned i = 0; i < workers_count_; ++i) workers_.create_thread([this] { worker_main(); });
 }
@@ -95,6 +118,7 @@ RunCounts DurableRunner::run_counts() const {
 void DurableRunner::dispatcher_main() {
     Clock::time_point next_maintenance = Clock::now();
     Clock::time_point next_look = Clock::now();
+    bool looking_fails = false;
     boost::unique_lock<boost::mutex> lock(mutex_);
     while (!exit_) {
         const Clock::time_point now = Clock::now();
@@ -115,8 +139,11 @@ void DurableRunner::dispatcher_main() {
             try {
                 due = store_->next_due(kind_names_);
                 if (due && *due <= unix_ms_now()) claimed = store_->claim(slots, kind_names_, owner_, options_.lease);
+                looking_fails = false;
             } catch (const std::exception& e) {
-                log_warn("durable jobs: cannot look for due jobs: ", e.what());
+                // One line per outage: the next look is a poll interval away, and so on.
+                if (!looking_fails) log_warn("durable jobs: cannot look for due jobs: ", e.what());
+                looking_fails = true;
             }
             next_look = Clock::now() + kPollInterval;
             const std::int64_t ms_to_due = due ? *due - unix_ms_now() : kPollInterval.count();
@@ -147,7 +174,7 @@ void DurableRunner::maintain() {
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         retry.swap(unrecorded_);
-        renew = running_ > 0 || !ready_.empty() || !retry.empty();
+        renew = running_ > 0 || !ready_.empty() || completing_ > 0 || !retry.empty();
     }
     std::vector<Ending> still;
     for (const Ending& ending : retry) {
@@ -157,8 +184,10 @@ void DurableRunner::maintain() {
     try {
         if (renew) store_->renew(owner_, options_.lease);
         rescued = store_->rescue();
+        maintenance_fails_ = false;
     } catch (const std::exception& e) {
-        log_warn("durable jobs: store maintenance failed: ", e.what());
+        if (!maintenance_fails_) log_warn("durable jobs: store maintenance failed: ", e.what());
+        maintenance_fails_ = true;
     }
     if (rescued > 0) log_info("durable jobs: ", rescued, " job(s) of a dead or silent owner are waiting again");
     boost::lock_guard<boost::mutex> lock(mutex_);
@@ -170,15 +199,18 @@ void DurableRunner::maintain() {
 }
 
 void DurableRunner::worker_main() {
+    const detail::WorkerScheduler::Slot slot = scheduler_.enter();
     boost::unique_lock<boost::mutex> lock(mutex_);
     for (;;) {
         while (ready_.empty() && !exit_) work_ready_.wait(lock);
-        if (exit_) return;
+        if (exit_) break;
         DurableJob job = std::move(ready_.front());
         ready_.pop_front();
         ++running_;
         lock.unlock();
+        scheduler_.job_started(slot);
         run_one(job);
+        scheduler_.job_ended(slot);
         lock.lock();
         --running_;
         wake_ = true;
@@ -186,6 +218,8 @@ void DurableRunner::worker_main() {
         dispatcher_wake_.notify_one();
         state_changed_.notify_all();
     }
+    lock.unlock();
+    scheduler_.leave(slot);
 }
 
 void DurableRunner::run_one(const DurableJob& job) {
@@ -205,6 +239,15 @@ void DurableRunner::run_one(const DurableJob& job) {
     // Ending after the deadline cancelled it says nothing about the job: it runs again.
     if (token.cancelled()) ending.outcome = Outcome::released;
     if (ending.outcome == Outcome::failed) ending.retry_in = backoff(job.attempt);
+    if (ending.outcome == Outcome::completed) {
+        {
+            // Raised before worker_main lowers running_: the drain always finds the job in one.
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            ++completing_;
+        }
+        completer_->submit(job);
+        return;
+    }
     if (!record(ending)) {
         boost::lock_guard<boost::mutex> lock(mutex_);
         unrecorded_.push_back(ending);
@@ -215,9 +258,9 @@ bool DurableRunner::record(const Ending& e) {
     const DurableJob& job = e.job;
     bool dead = false;
     try {
-        if (e.outcome == Outcome::completed) store_->complete(job.id);
-        else if (e.outcome == Outcome::released) store_->release(job.id);
-        else dead = store_->fail(job.id, e.error, e.retry_in);
+        if (e.outcome == Outcome::completed) store_->complete({job.id}, owner_);
+        else if (e.outcome == Outcome::released) store_->release(job.id, owner_);
+        else dead = store_->fail(job.id, owner_, e.error, e.retry_in);
     } catch (const std::exception& ex) {
         log_error("durable job ", job.kind, ":", job.id, ": cannot record its end in the store (", ex.what(),
                   "); trying again");
@@ -239,6 +282,30 @@ bool DurableRunner::record(const Ending& e) {
     return true;
 }
 
+void DurableRunner::completions_committed(const std::vector<DurableJob>& jobs, std::size_t ours) {
+    if (ours < jobs.size()) {
+        log_warn("durable jobs: ", jobs.size() - ours, " job(s) finished here after their claim ran out and was",
+                 " taken over; their new owner ends them");
+    }
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        counts_.completed += jobs.size();
+        completing_ -= jobs.size();
+    }
+    state_changed_.notify_all();
+}
+
+void DurableRunner::completions_failed(const std::vector<DurableJob>& jobs, const std::string& message) {
+    log_error("durable jobs: cannot record ", jobs.size(), " finished job(s) in the store (", message,
+              "); trying again, and they run again if this process ends first");
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        for (const DurableJob& job : jobs) unrecorded_.push_back(Ending{job, Outcome::completed, "", {}});
+        completing_ -= jobs.size();
+    }
+    state_changed_.notify_all();
+}
+
 std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const {
     thread_local std::minstd_rand random{std::random_device{}()};
     const unsigned doublings = std::min(failed_attempt == 0 ? 0u : failed_attempt - 1, 30u);
@@ -250,7 +317,7 @@ std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const 
 }
 
 bool DurableRunner::idle_locked() const {
-    if (running_ > 0 || !ready_.empty()) return false;
+    if (running_ > 0 || !ready_.empty() || completing_ > 0) return false;
     // With --workers 0 nothing is ever claimed here, so "nothing due" is never learnt.
     return workers_count_ == 0 || stop_claiming_ || (nothing_due_ && !wake_);
 }

@@ -2,22 +2,29 @@
 // (enqueue through group commit) and a DrainParticipant (the drain waits for it).
 //
 // DESIGN
-// Threads: one batcher writer (enqueues), one dispatcher, `workers` worker threads.
+// Threads: one batcher writer (enqueues), one dispatcher, `workers` worker threads (and,
+// under the adaptive worker policy, the supervisor that demotes long jobs).
 // The dispatcher is the only thread that claims: it asks the store for as many due jobs
 // as there are idle workers, hands them over through ready_, and sleeps until a local
-// enqueue commits, a job ends, the next job falls due, or a poll interval passes (jobs
-// enqueued by other processes sharing the file). Once a second it also frees the jobs of
+// enqueue commits, a job ends, the next job falls due, the store reports another process's
+// enqueue (JobStore::set_wakeup: PostgreSQL's LISTEN), or a poll interval passes (the
+// fallback, and the only way for processes sharing a SQLite file). Once a second it also frees the jobs of
 // dead owners (rescue) and renews the lease on its own.
-// Workers run a job outside every lock, then record its end in the store: done (deleted),
-// failed (retried later, or dead), or released (it ended after its token was cancelled,
-// which uses no attempt). An end the store cannot record (disk full) is kept and retried
-// by the dispatcher; until then the row stays running under this process, and if the
-// process dies first the next start runs the job again: at least once, never lost.
+// Workers run a job outside every lock, then record its end in the store: failed (retried
+// later, or dead) or released (it ended after its token was cancelled, which uses no
+// attempt) at once; done through the completer, which deletes the jobs finished meanwhile
+// in one transaction while the worker goes on. A done job counts as completed only once
+// that commit is in, and the drain waits for it (completing_). An end the store cannot
+// record (disk full) is logged, kept and retried by the dispatcher; until then the row
+// stays running under this process, and if the process dies first the job runs again:
+// at least once, never lost.
 #pragma once
 
+#include "durable/completion_batcher.hpp"
 #include "durable/enqueue_batcher.hpp"
 
 #include "jobs/drain_participant.hpp"
+#include "jobs/worker_scheduler.hpp"
 #include "fcgihost/durable_options.hpp"
 #include "durable/job_store.hpp"
 
@@ -41,8 +48,11 @@ public:
     DurableRunner(const DurableRunner&) = delete;
     DurableRunner& operator=(const DurableRunner&) = delete;
 
+    // `scheduling` is applied to the worker threads as JobQueue applies it to its own
+    // (worker_scheduler.hpp); the default leaves them as they are.
     DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
-                  std::size_t enqueue_capacity);
+                  std::size_t enqueue_capacity,
+                  detail::WorkerScheduling scheduling = {0, WorkerPolicy::normal, std::chrono::milliseconds(50)});
     ~DurableRunner() override;  // stops and joins every thread; drain first
 
     void add_kind(const std::string& kind, DurableHandler handler);  // before start()
@@ -76,6 +86,8 @@ private:
     void worker_main();
     void run_one(const DurableJob& job);
     bool record(const Ending& ending);  // false if the store refused
+    void completions_committed(const std::vector<DurableJob>& jobs, std::size_t ours);
+    void completions_failed(const std::vector<DurableJob>& jobs, const std::string& message);
     std::chrono::milliseconds backoff(unsigned failed_attempt) const;
     bool idle_locked() const;
 
@@ -93,6 +105,7 @@ private:
     boost::condition_variable state_changed_;  // something the drain waits on changed
     std::deque<DurableJob> ready_;             // guarded by mutex_; claimed, not started
     std::size_t running_ = 0;                  // guarded by mutex_
+    std::size_t completing_ = 0;               // guarded by mutex_; done, handed to completer_
     bool wake_ = true;                         // guarded by mutex_; look for due jobs now
     bool nothing_due_ = false;                 // guarded by mutex_; last look found none
     bool closed_ = false;                      // guarded by mutex_
@@ -102,8 +115,11 @@ private:
     std::vector<Ending> unrecorded_;           // guarded by mutex_
     RunCounts counts_;                         // guarded by mutex_
 
+    bool maintenance_fails_ = false;           // dispatcher thread only; logged once per run
     std::unique_ptr<EnqueueBatcher> batcher_;
+    std::unique_ptr<CompletionBatcher> completer_;
     boost::thread dispatcher_;
+    detail::WorkerScheduler scheduler_;  // outlives workers_, which report to it
     boost::thread_group workers_;
 };
 

@@ -7,7 +7,7 @@
 // A running row whose owner died, or whose lease ran out, is waiting again after rescue().
 //
 // Every method is thread-safe and either does all it says or nothing; failures throw
-// StoreError with one line that says what the store said.
+// StoreError with one line that says what the store said (set_wakeup excepted: see there).
 #pragma once
 
 #include "fcgihost/counts.hpp"
@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -69,16 +70,36 @@ public:
     // Marks up to `limit` due waiting jobs of the given kinds running for `owner`.
     virtual std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds,
                                           const JobOwner& owner, std::chrono::milliseconds lease) = 0;
-    virtual void complete(std::int64_t id) = 0;
+    // complete, fail and release end a job only while its row is still running under `owner`:
+    // a job whose claim ran out and was rescued (and perhaps claimed by another process)
+    // belongs to its new owner, and a late end from the old one changes nothing.
+    //
+    // Deletes those of `ids` still running under `owner`, in one transaction; returns how
+    // many. A failed commit throws: then none of them is deleted.
+    virtual std::size_t complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) = 0;
     // Counts a failed attempt; dead past max_attempts, else waiting again after `retry_in`.
     // Returns true if the job is dead now.
-    virtual bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) = 0;
-    virtual void release(std::int64_t id) = 0;  // back to waiting; no attempt used
+    virtual bool fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+                      std::chrono::milliseconds retry_in) = 0;
+    virtual void release(std::int64_t id, const JobOwner& owner) = 0;  // back to waiting; no attempt used
     virtual void renew(const JobOwner& owner, std::chrono::milliseconds lease) = 0;
     // Frees rows of owners that are dead (same host) or whose lease ran out; returns how many.
     virtual std::size_t rescue() = 0;
     // Earliest run_at among waiting jobs of these kinds (unix ms), if any.
     virtual std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) = 0;
+
+    // Wake-ups from other processes sharing the store. Once set, `wake` is called from a
+    // thread of the store's own soon after any process commits an enqueue, and once each
+    // time the store (re)gains a way to hear of enqueues (some may have come unheard). It
+    // must be quick and must not call into the store. A wake-up can be lost, and a store may
+    // have none (the default: SQLite has no way to announce a commit to another process), so
+    // the caller keeps polling every `poll_interval`; the store may name that interval in a
+    // log line. An empty `wake` stops them: on return no call of the old one is running or
+    // will run. Call it from one thread at a time; it throws nothing.
+    virtual void set_wakeup(std::function<void()> wake, std::chrono::milliseconds poll_interval) {
+        (void)wake;
+        (void)poll_interval;
+    }
 
     virtual StoredCounts counts() = 0;
     virtual std::vector<StoredJob> list(std::optional<StoredState> state, std::size_t limit) = 0;

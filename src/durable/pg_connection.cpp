@@ -1,6 +1,9 @@
 #include "durable/pg_connection.hpp"
 
 #include "durable/job_store.hpp"
+#include "fcgihost/log.hpp"
+
+#include <poll.h>
 
 namespace fcgihost {
 namespace durable {
@@ -8,7 +11,12 @@ namespace {
 
 // Bounds every call: a request thread waiting on enqueue never hangs past these.
 const char* const kConnectTimeoutSeconds = "5";
-const char* const kSessionOptions = "-c statement_timeout=5000 -c lock_timeout=5000"
+// synchronous_commit=off: a claim, an end, a heartbeat or a rescue lost with the server's
+// last moments before a crash (never a process's) only makes a job run again, which
+// at-least-once allows; it saves a WAL flush per commit. What the store promises to keep (an
+// accepted enqueue, an operator's retry or removal) commits with SET LOCAL
+// synchronous_commit = on (PgJobStore's durable_transaction).
+const char* const kSessionOptions = "-c statement_timeout=5000 -c lock_timeout=5000 -c synchronous_commit=off"
                                     " -c idle_in_transaction_session_timeout=30000";
 
 std::string first_line(const char* message) {
@@ -84,6 +92,16 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& shown
         conn_ = nullptr;
         throw StoreError("job store " + shown + ": cannot connect: " + why);
     }
+    // libpq writes server notices to stderr raw; they go through the log, one line each. A
+    // FATAL one is the server ending the session, which the caller reports when it notices.
+    PQsetNoticeProcessor(
+        conn_,
+        [](void*, const char* message) {
+            const std::string line = first_line(message);
+            if (line.rfind("FATAL", 0) == 0) log_debug("job store: ", line);
+            else log_warn("job store: ", line);
+        },
+        nullptr);
     PGresult* r = PQexec(conn_, "SET client_min_messages = warning");  // no NOTICE lines from IF NOT EXISTS
     PQclear(r);
 }
@@ -93,6 +111,11 @@ PgConnection::~PgConnection() {
 }
 
 bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+bool PgConnection::idle_input_pending() const {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
 
 PgResult PgConnection::exec(const std::string& sql, const PgParams& p) {
     std::vector<const char*> values;

@@ -55,6 +55,11 @@ public:
 
     PgResult exec(const std::string& sql, const PgParams& params = PgParams());
     bool broken() const;
+    // True if an idle connection has input waiting. Nothing is owed to an idle session, so
+    // that is the server's goodbye (pg_terminate_backend, a restart) or a notice: such a
+    // connection is not reused, and a claim is never sent on a connection already dead,
+    // where its fate would be unknown. No round trip.
+    bool idle_input_pending() const;
     PGconn* raw() { return conn_; }
 
 private:

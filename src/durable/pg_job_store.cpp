@@ -1,6 +1,10 @@
 #include "durable/pg_job_store.hpp"
 
+#include "durable/pg_claim_ledger.hpp"
 #include "durable/pg_connection.hpp"
+#include "durable/pg_listener.hpp"
+#include "durable/pg_reconnect.hpp"
+#include "fcgihost/log.hpp"
 
 #include <boost/thread/lock_guard.hpp>
 
@@ -18,6 +22,9 @@ namespace {
 
 const std::int64_t kMigrateLock = 0x66636768'00000001;  // "fcgh" + 1
 const std::int64_t kRescueLock = 0x66636768'00000002;
+// Sessions commit with synchronous_commit=off (see pg_connection.cpp); what the store
+// promises to keep waits for its WAL flush, inside its transaction.
+const char* const kDurableCommit = "SET LOCAL synchronous_commit = on";
 
 const char* const kSchema[] = {
     "CREATE TABLE fcgihost_jobs ("
@@ -139,8 +146,8 @@ public:
                 store_.idle_.pop_back();
             }
         }
-        if (connection_ && connection_->broken()) connection_.reset();
-        if (!connection_) connection_ = store_.connect();
+        if (connection_ && (connection_->broken() || connection_->idle_input_pending())) connection_.reset();
+        if (!connection_) connection_ = store_.reconnect_->attempt();
     }
     ~Lease() {
         // A connection the server dropped, or one left inside a transaction, is not reused.
@@ -156,8 +163,13 @@ private:
     std::unique_ptr<PgConnection> connection_;
 };
 
-PgJobStore::PgJobStore(std::string conninfo)
-    : conninfo_(std::move(conninfo)), shown_(redacted_store(conninfo_)), self_(JobOwner::self()) {
+PgJobStore::PgJobStore(std::string conninfo, Options options)
+    : conninfo_(std::move(conninfo)),
+      shown_(redacted_store(conninfo_)),
+      self_(JobOwner::self()),
+      options_(std::move(options)),
+      reconnect_(std::make_unique<durable::PgReconnect>([this] { return connect(); }, shown_)),
+      ledger_(std::make_unique<durable::PgClaimLedger>()) {
     try {
         migrate();
     } catch (const StoreError& e) {
@@ -171,7 +183,8 @@ PgJobStore::~PgJobStore() = default;
 std::unique_ptr<PgConnection> PgJobStore::connect() const { return std::make_unique<PgConnection>(conninfo_, shown_); }
 
 void PgJobStore::migrate() {
-    Lease c(*this);
+    // Not through reconnect_: a server unreachable at start is one error, not an outage.
+    std::unique_ptr<PgConnection> c = connect();
     pg_transaction(*c, [&] {
         c->exec("SELECT pg_advisory_xact_lock($1)", PgParams().integer(kMigrateLock));
         c->exec("CREATE TABLE IF NOT EXISTS fcgihost_schema (version integer NOT NULL)");
@@ -186,12 +199,15 @@ void PgJobStore::migrate() {
             c->exec("INSERT INTO fcgihost_schema (version) VALUES (1)");
         }
     });
+    boost::lock_guard<boost::mutex> lock(pool_mutex_);
+    idle_.push_back(std::move(c));
 }
 
 std::vector<EnqueueResult> PgJobStore::enqueue_batch(const std::vector<NewJob>& jobs) {
     std::vector<EnqueueResult> results;
     Lease c(*this);
     pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);  // accepted means on disk
         for (const NewJob& job : jobs) {
             PgParams p;
             p.text(job.kind).bytes(job.payload);
@@ -225,17 +241,45 @@ std::vector<DurableJob> PgJobStore::claim(std::size_t limit, const std::vector<s
                                           const JobOwner& owner, std::chrono::milliseconds lease) {
     std::vector<DurableJob> claimed;
     if (limit == 0 || kinds.empty()) return claimed;
+    const bool mine = owner == self_;  // the ledger knows this process's claims only
+    if (mine && !ledger_->begin_claim()) return claimed;
+    bool in_doubt = false;
+    try {
+        claimed = claim_rows(limit, kinds, owner, lease, in_doubt);
+    } catch (...) {
+        if (mine) ledger_->end_claim({}, in_doubt);
+        throw;
+    }
+    if (mine) {
+        std::vector<std::int64_t> ids;
+        for (const DurableJob& j : claimed) ids.push_back(j.id);
+        ledger_->end_claim(ids, false);
+    }
+    return claimed;
+}
+
+std::vector<DurableJob> PgJobStore::claim_rows(std::size_t limit, const std::vector<std::string>& kinds,
+                                               const JobOwner& owner, std::chrono::milliseconds lease,
+                                               bool& in_doubt) {
+    std::vector<DurableJob> claimed;
     Lease c(*this);
     PgParams p = owner_params(owner);
     p.integer(lease.count()).text_array(kinds).integer(static_cast<std::int64_t>(limit));
-    PgResult r = c->exec(
+    std::optional<PgResult> answer;
+    try {
+        answer.emplace(c->exec(
         std::string("WITH beat AS (") + kHeartbeat + "),"
         " due AS (SELECT id FROM fcgihost_jobs WHERE state = 'waiting' AND run_at <= " NOW_MS
         " AND kind = ANY($5::text[]) ORDER BY priority DESC, run_at, id LIMIT $6 FOR UPDATE SKIP LOCKED)"
         " UPDATE fcgihost_jobs j SET state = 'running', owner_host = $1, owner_pid = $2, owner_start = $3,"
         " lease_until = " NOW_MS " + $4 FROM due WHERE j.id = due.id"
         " RETURNING j.id, j.kind, j.payload, j.failures, j.priority, j.run_at",
-        p);
+        p));
+    } catch (const StoreError&) {
+        in_doubt = c->broken();  // it may have committed with the answer lost on the way
+        throw;
+    }
+    const PgResult& r = *answer;
     std::vector<std::pair<std::pair<int, std::int64_t>, DurableJob>> ordered;
     for (int i = 0; i < r.rows(); ++i) {
         ordered.push_back({{-static_cast<int>(r.integer(i, 4)), r.integer(i, 5)},
@@ -250,14 +294,25 @@ std::vector<DurableJob> PgJobStore::claim(std::size_t limit, const std::vector<s
     return claimed;
 }
 
-void PgJobStore::complete(std::int64_t id) {
+std::size_t PgJobStore::complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) {
+    if (ids.empty()) return 0;
+    std::vector<std::string> texts;
+    texts.reserve(ids.size());
+    for (std::int64_t id : ids) texts.push_back(std::to_string(id));
     Lease c(*this);
-    c->exec("DELETE FROM fcgihost_jobs WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2"
-            " AND owner_start = $3",
-            owner_params(self_).integer(id));
+    const std::size_t deleted = static_cast<std::size_t>(
+        c->exec("DELETE FROM fcgihost_jobs WHERE id = ANY($4::bigint[]) AND state = 'running' AND owner_host = $1"
+                " AND owner_pid = $2 AND owner_start = $3",
+                owner_params(owner).text_array(texts))
+            .affected());
+    if (owner == self_) {
+        for (std::int64_t id : ids) ledger_->ended(id);
+    }
+    return deleted;
 }
 
-bool PgJobStore::fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) {
+bool PgJobStore::fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+                      std::chrono::milliseconds retry_in) {
     Lease c(*this);
     PgResult r = c->exec(
         "UPDATE fcgihost_jobs SET failures = failures + 1, last_error = $5,"
@@ -265,15 +320,17 @@ bool PgJobStore::fail(std::int64_t id, const std::string& error, std::chrono::mi
         " run_at = " NOW_MS " + $6, owner_host = NULL, owner_pid = NULL, owner_start = NULL, lease_until = NULL"
         " WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2 AND owner_start = $3"
         " RETURNING state",
-        owner_params(self_).integer(id).text(error).integer(retry_in.count()));
+        owner_params(owner).integer(id).text(error).integer(retry_in.count()));
+    if (owner == self_) ledger_->ended(id);
     return r.rows() == 1 && r.text(0, 0) == "dead";
 }
 
-void PgJobStore::release(std::int64_t id) {
+void PgJobStore::release(std::int64_t id, const JobOwner& owner) {
     Lease c(*this);
     c->exec(std::string("UPDATE fcgihost_jobs SET ") + kFreeRow +
                 " WHERE id = $4 AND state = 'running' AND owner_host = $1 AND owner_pid = $2 AND owner_start = $3",
-            owner_params(self_).integer(id));
+            owner_params(owner).integer(id));
+    if (owner == self_) ledger_->ended(id);
 }
 
 void PgJobStore::renew(const JobOwner& owner, std::chrono::milliseconds lease) {
@@ -286,8 +343,33 @@ void PgJobStore::renew(const JobOwner& owner, std::chrono::milliseconds lease) {
     });
 }
 
-std::size_t PgJobStore::rescue() {
+std::size_t PgJobStore::settle_doubtful_claim() {
+    std::optional<std::vector<std::int64_t>> held = ledger_->begin_recovery();
+    if (!held) return 0;
     std::size_t freed = 0;
+    try {
+        std::vector<std::string> ids;
+        for (std::int64_t id : *held) ids.push_back(std::to_string(id));
+        Lease c(*this);
+        freed = static_cast<std::size_t>(
+            c->exec(std::string("UPDATE fcgihost_jobs SET ") + kFreeRow +
+                        " WHERE state = 'running' AND owner_host = $1 AND owner_pid = $2 AND owner_start = $3"
+                        " AND NOT (id = ANY($4::bigint[]))",
+                    owner_params(self_).text_array(ids))
+                .affected());
+    } catch (...) {
+        ledger_->end_recovery(false);
+        throw;
+    }
+    ledger_->end_recovery(true);
+    if (freed > 0) {
+        log_warn("job store ", shown_, ": ", freed, " job(s) of a claim whose answer was lost are waiting again");
+    }
+    return freed;
+}
+
+std::size_t PgJobStore::rescue() {
+    std::size_t freed = settle_doubtful_claim();
     Lease c(*this);
     pg_transaction(*c, [&] {
         // One rescuer per cycle; the others find the lock taken and skip.
@@ -326,6 +408,22 @@ std::optional<std::int64_t> PgJobStore::next_due(const std::vector<std::string>&
     return unix_ms_now() + r.integer(0, 0);
 }
 
+void PgJobStore::set_wakeup(std::function<void()> wake, std::chrono::milliseconds poll_interval) {
+    listener_.reset();  // joins the old thread before the new callback can run
+    if (!wake) return;
+    auto notify = [this](const std::string& channel, const std::string& payload) {
+        Lease c(*this);
+        c->exec("SELECT pg_notify($1, $2)", PgParams().text(channel).text(payload));
+    };
+    try {
+        listener_ = std::make_unique<durable::PgListener>(
+            *reconnect_, notify, std::move(wake),
+            durable::PgListenerOptions{kChannel, options_.probe_channel, options_.probe_wait, poll_interval});
+    } catch (const std::exception& e) {
+        log_warn("durable jobs: no wake-ups (", e.what(), "); polling every ", poll_interval.count(), " ms");
+    }
+}
+
 StoredCounts PgJobStore::counts() {
     Lease c(*this);
     PgResult r = c->exec("SELECT state, failures > 0, run_at > " NOW_MS ", count(*) FROM fcgihost_jobs GROUP BY 1, 2, 3");
@@ -362,16 +460,26 @@ std::optional<StoredJob> PgJobStore::show(std::int64_t id) {
 
 bool PgJobStore::retry_dead(std::int64_t id) {
     Lease c(*this);
-    return c->exec("UPDATE fcgihost_jobs SET state = 'waiting', failures = 0, run_at = " NOW_MS
-                   " WHERE id = $1 AND state = 'dead'",
-                   PgParams().integer(id))
-               .affected() > 0;
+    bool done = false;
+    pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);
+        done = c->exec("UPDATE fcgihost_jobs SET state = 'waiting', failures = 0, run_at = " NOW_MS
+                       " WHERE id = $1 AND state = 'dead'",
+                       PgParams().integer(id))
+                   .affected() > 0;
+    });
+    return done;
 }
 
 bool PgJobStore::remove(std::int64_t id) {
     Lease c(*this);
-    return c->exec("DELETE FROM fcgihost_jobs WHERE id = $1 AND state <> 'running'", PgParams().integer(id))
-               .affected() > 0;
+    bool done = false;
+    pg_transaction(*c, [&] {
+        c->exec(kDurableCommit);
+        done = c->exec("DELETE FROM fcgihost_jobs WHERE id = $1 AND state <> 'running'", PgParams().integer(id))
+                   .affected() > 0;
+    });
+    return done;
 }
 
 }  // namespace fcgihost

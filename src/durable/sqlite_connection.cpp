@@ -12,6 +12,14 @@ namespace durable {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// SQLite's own default for wal_autocheckpoint.
+constexpr int kCheckpointFrames = 1000;
+
+// Called by SQLite after each commit with the WAL's length in frames.
+int note_wal_frames(void* connection, sqlite3*, const char*, int frames) {
+    static_cast<Connection*>(connection)->wal_frames = frames;
+    return SQLITE_OK;
+}
 
 // Each entry upgrades the schema from version i to i + 1.
 const char* const kMigrations[] = {
@@ -64,6 +72,8 @@ Connection::Connection(const std::string& path) {
         Statement mode(db, "PRAGMA journal_mode=WAL");
         if (!mode.step() || mode.text(0) != "wal") throw StoreError(where + ": cannot switch to WAL mode");
         exec(db, "PRAGMA synchronous=FULL");
+        // Replaces the automatic checkpoint, which would run inside COMMIT under the write lock.
+        sqlite3_wal_hook(db, note_wal_frames, this);
         lock_fd = ::open((path + "-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (lock_fd < 0) throw StoreError(where + "-lock: " + std::strerror(errno));
     } catch (const StoreError& e) {
@@ -85,15 +95,24 @@ void Connection::write(const std::function<void()>& body, Sync sync) {
         exec(db, sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         sync_ = sync;
     }
-    FileLock lock(lock_fd);
-    exec(db, "BEGIN IMMEDIATE");
-    try {
-        body();
-        exec(db, "COMMIT");
-    } catch (...) {
-        // After a failed COMMIT SQLite may already have rolled back; then this is a no-op.
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+    {
+        FileLock lock(lock_fd);
+        exec(db, "BEGIN IMMEDIATE");
+        try {
+            body();
+            exec(db, "COMMIT");
+        } catch (...) {
+            // After a failed COMMIT SQLite may already have rolled back; then this is a no-op.
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+    // Outside the write lock: a passive checkpoint copies pages and fsyncs the database
+    // while other writers go on appending to the WAL. A checkpoint that cannot finish now
+    // (a reader holds old pages) is simply tried again after a later commit.
+    if (wal_frames >= kCheckpointFrames) {
+        wal_frames = 0;
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
 }
 

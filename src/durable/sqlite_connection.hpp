@@ -31,6 +31,7 @@ struct Connection {
 
     sqlite3* db = nullptr;
     int lock_fd = -1;
+    int wal_frames = 0;       // the WAL's length after this connection's last commit
     Sync sync_ = Sync::full;  // what the connection is set to now
 };
 

@@ -11,6 +11,13 @@ using durable::Statement;
 
 namespace {
 
+// A row a job's end may touch: still running under the owner bound to ?1, ?2, ?3.
+const char* const kOwnedBy = "state = 'running' AND owner_host = ?1 AND owner_pid = ?2 AND owner_start = ?3";
+
+Statement& bind_owner(Statement& statement, const JobOwner& owner) {
+    return statement.bind(1, owner.host).bind(2, owner.pid).bind(3, owner.start);
+}
+
 const char* const kJobColumns =
     "id, kind, payload, failures, state, max_attempts, priority, unique_key, run_at, created_at, last_error,"
     " owner_host, owner_pid, owner_start";
@@ -156,35 +163,46 @@ std::vector<DurableJob> SqliteJobStore::claim(std::size_t limit, const std::vect
     return claimed;
 }
 
-void SqliteJobStore::complete(std::int64_t id) {
+std::size_t SqliteJobStore::complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) {
+    std::size_t deleted = 0;
+    if (ids.empty()) return deleted;
     Lease c(*this);
-    c->write([&] { Statement(c->db, "DELETE FROM jobs WHERE id = ?1").bind(1, id).run(); }, Connection::Sync::relaxed);
+    c->write([&] {
+        deleted = 0;
+        Statement remove(c->db, std::string("DELETE FROM jobs WHERE id = ?4 AND ") + kOwnedBy);
+        for (std::int64_t id : ids) {
+            remove.reset();
+            bind_owner(remove, owner).bind(4, id).run();
+            deleted += static_cast<std::size_t>(sqlite3_changes(c->db));
+        }
+    }, Connection::Sync::relaxed);
+    return deleted;
 }
 
-bool SqliteJobStore::fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) {
+bool SqliteJobStore::fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+                          std::chrono::milliseconds retry_in) {
     bool dead = false;
     Lease c(*this);
     c->write([&] {
         Statement update(c->db,
-                         "UPDATE jobs SET failures = failures + 1, last_error = ?2,"
+                         std::string("UPDATE jobs SET failures = failures + 1, last_error = ?5,"
                          " state = CASE WHEN failures + 1 >= max_attempts THEN 'dead' ELSE 'waiting' END,"
-                         " run_at = ?3, owner_host = NULL, owner_pid = NULL, owner_start = NULL, lease_until = NULL"
-                         " WHERE id = ?1 RETURNING state");
-        update.bind(1, id).bind(2, error).bind(3, unix_ms_now() + retry_in.count());
+                         " run_at = ?6, owner_host = NULL, owner_pid = NULL, owner_start = NULL, lease_until = NULL"
+                         " WHERE id = ?4 AND ") + kOwnedBy + " RETURNING state");
+        bind_owner(update, owner).bind(4, id).bind(5, error).bind(6, unix_ms_now() + retry_in.count());
         dead = update.step() && update.text(0) == "dead";
         update.run();
     }, Connection::Sync::relaxed);
     return dead;
 }
 
-void SqliteJobStore::release(std::int64_t id) {
+void SqliteJobStore::release(std::int64_t id, const JobOwner& owner) {
     Lease c(*this);
     c->write([&] {
-        Statement(c->db,
-                  "UPDATE jobs SET state = 'waiting', owner_host = NULL, owner_pid = NULL, owner_start = NULL,"
-                  " lease_until = NULL WHERE id = ?1 AND state = 'running'")
-            .bind(1, id)
-            .run();
+        Statement update(c->db,
+                         std::string("UPDATE jobs SET state = 'waiting', owner_host = NULL, owner_pid = NULL,"
+                                     " owner_start = NULL, lease_until = NULL WHERE id = ?4 AND ") + kOwnedBy);
+        bind_owner(update, owner).bind(4, id).run();
     }, Connection::Sync::relaxed);
 }
 

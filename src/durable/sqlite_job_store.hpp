@@ -12,6 +12,11 @@
 //   also taken under flock() on PATH-lock, where the kernel queues the waiters and wakes
 //   the next one as soon as the lock is free. busy_timeout (5 s) is the backstop against
 //   writers that do not take the lock (the sqlite3 shell).
+// - complete/fail/release touch a row only while it is running under the owner they are
+//   given: after a rescue, the job is its new claimer's (another process on the file).
+// - SQLite's automatic checkpoint would run inside COMMIT, under the write lock, and every
+//   writer would wait for its copy and fsync; instead a connection whose commit left the WAL
+//   at 1,000 frames or more runs a passive checkpoint after releasing the lock.
 // - Connections come from a small pool, one per concurrent caller; the pool's mutex is
 //   never held across a database call.
 // - The schema's version is PRAGMA user_version; open() migrates older files and refuses
@@ -43,9 +48,10 @@ public:
     std::vector<EnqueueResult> enqueue_batch(const std::vector<NewJob>& jobs) override;
     std::vector<DurableJob> claim(std::size_t limit, const std::vector<std::string>& kinds, const JobOwner& owner,
                                   std::chrono::milliseconds lease) override;
-    void complete(std::int64_t id) override;
-    bool fail(std::int64_t id, const std::string& error, std::chrono::milliseconds retry_in) override;
-    void release(std::int64_t id) override;
+    std::size_t complete(const std::vector<std::int64_t>& ids, const JobOwner& owner) override;
+    bool fail(std::int64_t id, const JobOwner& owner, const std::string& error,
+              std::chrono::milliseconds retry_in) override;
+    void release(std::int64_t id, const JobOwner& owner) override;
     void renew(const JobOwner& owner, std::chrono::milliseconds lease) override;
     std::size_t rescue() override;
     std::optional<std::int64_t> next_due(const std::vector<std::string>& kinds) override;

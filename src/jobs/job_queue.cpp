@@ -15,17 +15,13 @@
 #include "jobs/async_runner.hpp"
 #include "fcgihost/log.hpp"
 
-#include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <exception>
 
 namespace fcgihost {
 
 JobQueue::JobQueue(JobQueueOptions options)
     : options_(options),
+      scheduler_(detail::WorkerScheduling{options.worker_nice, options.worker_policy, options.worker_demote_after}),
       async_(new detail::AsyncRunner([this](std::uint64_t id, const std::string& name, detail::AsyncEnd end,
                                             const std::string& why) { async_ended(id, name, end, why); })) {
     counts_.capacity = options_.capacity;
@@ -66,9 +62,14 @@ void JobQueue::count_destroy_errors(std::uint64_t n) {
 }
 
 void JobQueue::start() {
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (started_) return;
+        started_ = true;
+    }
+    // Outside the lock: it may wait for a probe thread. Before the workers: they use it.
+    if (options_.workers > 0) scheduler_.start();
     boost::lock_guard<boost::mutex> lock(mutex_);
-    if (started_) return;
-    started_ = true;
     async_->start();
     for (unsigned i = 0; i < options_.workers; ++i) {
         workers_.create_thread([this] { worker_main(); });
@@ -124,31 +125,22 @@ JobCounts JobQueue::counts() const {
 CancellationToken JobQueue::token() const { return source_.token(); }
 
 void JobQueue::worker_main() {
-    // Linux applies nice and the policy per thread when given the thread id. Under
-    // SCHED_BATCH a worker that wakes (a new job, the end of a sleep) does not preempt the
-    // request thread that woke it: about 10% more /work throughput in an interleaved A/B
-    // run behind nginx. Failures leave the worker as it was: these are preferences.
-    const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
-    if (options_.worker_nice != 0) {
-        const int base = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-        setpriority(PRIO_PROCESS, static_cast<id_t>(tid), base + options_.worker_nice);
-    }
-    if (options_.worker_policy != WorkerPolicy::normal) {
-        sched_param param{};
-        sched_setscheduler(tid, options_.worker_policy == WorkerPolicy::idle ? SCHED_IDLE : SCHED_BATCH, &param);
-    }
+    const detail::WorkerScheduler::Slot slot = scheduler_.enter();
     for (;;) {
         Entry entry;
         {
             boost::unique_lock<boost::mutex> lock(mutex_);
             while (waiting_.empty() && !exit_workers_) work_ready_.wait(lock);
-            if (waiting_.empty()) return;
+            if (waiting_.empty()) break;
             entry = std::move(waiting_.front());
             waiting_.pop_front();
             running_.emplace(entry.id, Running{entry.name});
         }
+        scheduler_.job_started(slot);
         run_one(entry);
+        scheduler_.job_ended(slot);
     }
+    scheduler_.leave(slot);
 }
 
 void JobQueue::run_one(Entry& entry) {

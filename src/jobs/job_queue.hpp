@@ -21,6 +21,7 @@
 #include "fcgihost/counts.hpp"
 #include "fcgihost/background_queue.hpp"
 #include "fcgihost/cancellation.hpp"
+#include "jobs/worker_scheduler.hpp"
 
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/lock_guard.hpp>
@@ -43,17 +44,21 @@ struct AsyncCore;
 enum class AsyncEnd;
 }  // namespace detail
 
-// How the kernel schedules worker threads against request threads:
-//  normal  as any thread;
-//  batch   a woken worker does not preempt the request thread that woke it (default);
-//  idle    workers run only on CPU time no other thread wants (SCHED_IDLE): a CPU-bound
-//          job then adds almost nothing to request latency, but jobs also get almost no
-//          CPU while anything else on the machine keeps every core busy.
+// How the kernel schedules worker threads against request threads (worker_scheduler.hpp):
+//  normal    as any thread;
+//  batch     a woken worker does not preempt the request thread that woke it;
+//  idle      workers run only on CPU time no other thread wants (SCHED_IDLE): a CPU-bound
+//            job then adds almost nothing to request latency, but jobs also get almost no
+//            CPU while anything else on the machine keeps every core busy;
+//  adaptive  batch, until a job has used worker_demote_after of CPU time: then idle for
+//            the rest of that job (default). Short jobs keep their share of a busy
+//            machine; long CPU-bound ones stop competing with requests.
 struct JobQueueOptions {
     std::size_t capacity = 1024;  // jobs waiting to start (running ones do not count)
     unsigned workers = 2;         // worker threads
     int worker_nice = 10;         // added to each worker thread's nice value; 0 keeps it
-    WorkerPolicy worker_policy = WorkerPolicy::batch;
+    WorkerPolicy worker_policy = WorkerPolicy::adaptive;
+    std::chrono::milliseconds worker_demote_after{50};  // adaptive only: CPU time
     std::size_t async_capacity = 16384;  // asynchronous jobs pending at once
 };
 
@@ -134,6 +139,7 @@ private:
 
     const JobQueueOptions options_;
     CancellationSource source_;
+    detail::WorkerScheduler scheduler_;  // outlives workers_, which report to it
     boost::thread_group workers_;
 
     mutable boost::mutex mutex_;

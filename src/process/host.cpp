@@ -41,6 +41,7 @@ JobQueueOptions queue_options(const HostOptions& o) {
     q.workers = o.workers;
     q.worker_nice = o.worker_nice;
     q.worker_policy = o.worker_policy;
+    q.worker_demote_after = o.worker_demote_after;
     return q;
 }
 
@@ -107,8 +108,9 @@ Host::Host(HostOptions options) : impl_(std::make_unique<Impl>(std::move(options
     const HostOptions& options_ = impl_->options_;
     auto& durable_ = impl_->durable_;
     if (!options_.durable.store.empty()) {
-        durable_ = std::make_unique<durable::DurableRunner>(open_job_store(options_.durable.store),
-                                                            options_.durable, options_.workers, options_.queue_capacity);
+        durable_ = std::make_unique<durable::DurableRunner>(
+            open_job_store(options_.durable.store), options_.durable, options_.workers, options_.queue_capacity,
+            detail::WorkerScheduling{options_.worker_nice, options_.worker_policy, options_.worker_demote_after});
     }
 }
 

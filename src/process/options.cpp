@@ -22,8 +22,9 @@ const char* policy_name(WorkerPolicy policy) {
         case WorkerPolicy::normal: return "normal";
         case WorkerPolicy::batch: return "batch";
         case WorkerPolicy::idle: return "idle";
+        case WorkerPolicy::adaptive: return "adaptive";
     }
-    return "batch";
+    return "adaptive";
 }
 
 const char* level_name(LogLevel level) {
@@ -108,12 +109,19 @@ void add_host_options(OptionSet& set, HostOptions& o) {
     set.add("worker-nice", "N", std::to_string(o.worker_nice), "nice increment of worker threads (0-19)",
             [&o](const std::string& v) { o.worker_nice = static_cast<int>(parse_count(v, 0, 19)); });
     set.add("worker-policy", "POLICY", policy_name(o.worker_policy),
-            "scheduling of worker threads: batch, idle (only CPU time nothing else wants) or normal",
+            "scheduling of worker threads: adaptive (batch, then idle once a job has used "
+            "--worker-demote-after of CPU), batch, idle (only CPU time nothing else wants) or normal",
             [&o](const std::string& v) {
-                if (v == "batch") o.worker_policy = WorkerPolicy::batch;
+                if (v == "adaptive") o.worker_policy = WorkerPolicy::adaptive;
+                else if (v == "batch") o.worker_policy = WorkerPolicy::batch;
                 else if (v == "idle") o.worker_policy = WorkerPolicy::idle;
                 else if (v == "normal") o.worker_policy = WorkerPolicy::normal;
-                else throw std::invalid_argument("expected batch, idle or normal");
+                else throw std::invalid_argument("expected adaptive, batch, idle or normal");
+            });
+    set.add("worker-demote-after", "DURATION", format_duration(o.worker_demote_after),
+            "adaptive: CPU time a job uses at batch before its worker drops to idle", [&o](const std::string& v) {
+                o.worker_demote_after = parse_duration(v);
+                if (o.worker_demote_after.count() < 1) throw std::invalid_argument("must be at least 1ms");
             });
     set.add("log-level", "LEVEL", level_name(o.log_level), "debug, info, warn or error", [&o](const std::string& v) {
         if (v == "debug") o.log_level = LogLevel::debug;

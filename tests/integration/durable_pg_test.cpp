@@ -2,6 +2,7 @@
 // runs exactly once while nothing crashes; a SIGKILLed process's jobs run elsewhere within
 // 10 s; a --workers 0 process only enqueues; a PostgreSQL restart loses nothing accepted.
 #include "integration/durable_demo.hpp"
+#include "support/log_text.hpp"
 #include "support/postgres_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -123,6 +124,7 @@ public:
         std::cout << " [enqueue on --workers 0 -> done on another process: p50 " << p50 << " ms, max "
                   << latencies.back() << " ms] " << std::flush;
         CPPUNIT_ASSERT(p50 < 250);
+        CPPUNIT_ASSERT_MESSAGE(worker->log(), worker->log().find("wake-ups by LISTEN") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(0, web->stop(SIGTERM));
         CPPUNIT_ASSERT_EQUAL(0, worker->stop(SIGTERM));
     }
@@ -194,6 +196,12 @@ public:
                   << std::flush;
         CPPUNIT_ASSERT_EQUAL(0, a->stop(SIGTERM));
         CPPUNIT_ASSERT_EQUAL(0, b->stop(SIGTERM));
+        for (const std::string& log : {a->log(), b->log()}) {
+            // Reconnects back off quietly: one line when the outage begins, one when it ends.
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "reconnecting with backoff"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "connected again after"));
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "cannot look for due jobs"));
+        }
     }
 };
 

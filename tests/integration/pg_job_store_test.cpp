@@ -2,6 +2,8 @@
 // the shared store contract, then what only a server shared by several processes has.
 #include "durable/pg_job_store.hpp"
 
+#include "integration/demo_process.hpp"
+#include "support/pg_session.hpp"
 #include "support/postgres_process.hpp"
 #include "unit/job_store_contract.hpp"
 
@@ -39,9 +41,9 @@ class PgJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(unreachable_server_fails_fast_without_the_password);
     CPPUNIT_TEST(processes_starting_together_on_an_empty_database_do_not_race);
     CPPUNIT_TEST(newer_schema_is_refused);
-    CPPUNIT_TEST(an_end_only_touches_a_row_this_process_still_owns);
     CPPUNIT_TEST(concurrent_claimers_never_share_a_job);
     CPPUNIT_TEST(a_silent_owner_is_rescued_after_the_heartbeat_timeout);
+    CPPUNIT_TEST(rows_of_a_claim_whose_answer_was_lost_are_freed);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -113,21 +115,6 @@ public:
         }
     }
 
-    void an_end_only_touches_a_row_this_process_still_owns() {
-        PgBackend backend;
-        std::unique_ptr<JobStore> store = backend.open();
-        store->enqueue_batch({new_job("work", "p")});
-        JobOwner other = JobOwner::self();
-        other.host = "another-host";
-        std::int64_t id = store->claim(1, kKinds, other, std::chrono::seconds(30)).at(0).id;
-        store->complete(id);
-        CPPUNIT_ASSERT(!store->fail(id, "late", std::chrono::milliseconds(0)));
-        store->release(id);
-        std::optional<StoredJob> row = store->show(id);
-        CPPUNIT_ASSERT(row && row->state == StoredState::running);
-        CPPUNIT_ASSERT_EQUAL(std::string("another-host"), row->owner.host);
-    }
-
     void concurrent_claimers_never_share_a_job() {
         PgBackend backend;
         std::unique_ptr<JobStore> store = backend.open();
@@ -172,6 +159,52 @@ public:
                                       db);
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->rescue());
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store->counts().waiting);
+    }
+
+    void rows_of_a_claim_whose_answer_was_lost_are_freed() {
+        PgBackend backend;
+        std::unique_ptr<JobStore> store = backend.open();
+        // A second store in this process has the same owner: a row it claims is, to `store`,
+        // exactly what a claim that committed but never answered leaves behind.
+        PgJobStore twin(backend.conninfo);
+        store->enqueue_batch({new_job("work", "orphan")});
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), twin.claim(1, kKinds, JobOwner::self(), std::chrono::minutes(10)).size());
+        store->enqueue_batch({new_job("work", "next")});
+        // `store`'s next claim waits on the heartbeat row, and its connection is killed there.
+        fcgihost::testing_support::PgSession blocker(backend.conninfo);
+        blocker.exec("BEGIN");
+        blocker.exec("SELECT * FROM fcgihost_processes FOR UPDATE");
+        std::atomic<bool> failed{false};
+        std::thread claimer([&] {
+            try {
+                store->claim(1, kKinds, JobOwner::self(), std::chrono::minutes(10));
+            } catch (const StoreError&) {
+                failed = true;
+            }
+        });
+        fcgihost::testing_support::PgSession admin(backend.conninfo);
+        std::string pid;
+        const bool found = fcgihost::testing_support::eventually(
+            [&] {
+                pid = admin.exec("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                 " AND wait_event_type = 'Lock' AND query LIKE '%SKIP LOCKED%'");
+                return !pid.empty();
+            },
+            std::chrono::seconds(10));
+        if (found) admin.exec("SELECT pg_terminate_backend(" + pid + ", 5000)");
+        blocker.exec("ROLLBACK");
+        claimer.join();
+        CPPUNIT_ASSERT(found);
+        CPPUNIT_ASSERT(failed.load());
+        // The killed claim may have committed: what runs here unheld goes back.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store->rescue());
+        StoredCounts counts = store->counts();
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), counts.waiting);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), counts.running);
+        // Settled: rows claimed later are held, and the next rescue leaves them alone.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), store->claim(2, kKinds, JobOwner::self(), std::chrono::minutes(10)).size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), store->rescue());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), store->counts().running);
     }
 };
 

@@ -5,25 +5,58 @@
 #include "fcgihost/testing_durable.hpp"
 #include "integration/demo_process.hpp"
 #include "support/process.hpp"
+#include "unit/gated_job_store.hpp"
+
+#include "fcgihost/log.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <stdexcept>
 
 using namespace fcgihost;
 using fcgihost::durable::DurableRunner;
+using fcgihost::testing_support::GatedJobStore;
 using fcgihost::testing_support::TempDir;
 using fcgihost::testing_support::eventually;
 
 namespace {
 
+DurableOptions fast_options();
+
 std::unique_ptr<DurableRunner> make_runner(const TempDir& dir, unsigned workers = 2) {
+    const DurableOptions o = fast_options();
+    return std::make_unique<DurableRunner>(std::make_unique<SqliteJobStore>(dir.file("jobs.db")), o, workers, 1000);
+}
+
+DurableOptions fast_options() {
     DurableOptions o;
     o.retry_base = std::chrono::milliseconds(20);
     o.max_attempts = 3;
-    return std::make_unique<DurableRunner>(std::make_unique<SqliteJobStore>(dir.file("jobs.db")), o, workers, 1000);
+    return o;
 }
+
+// Log lines go to a file of the test's for as long as it lives.
+class LogFile {
+public:
+    explicit LogFile(const TempDir& dir) : path_(dir.file("log")) {
+        fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        CPPUNIT_ASSERT(fd_ >= 0);
+        log_set_fd(fd_);
+    }
+    ~LogFile() {
+        log_set_fd(2);
+        ::close(fd_);
+    }
+    std::string text() const { return testing_support::read_file(path_); }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+};
 
 }  // namespace
 
@@ -36,6 +69,9 @@ class DurableRunnerTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(cancelled_job_goes_back_without_an_attempt);
     CPPUNIT_TEST(closed_runner_refuses_with_stopping);
     CPPUNIT_TEST(manual_queue_records_and_runs);
+    CPPUNIT_TEST(a_job_counts_completed_once_committed_and_the_drain_waits_for_that);
+    CPPUNIT_TEST(a_failed_completion_commit_is_logged_and_recorded_later);
+    CPPUNIT_TEST(completions_never_recorded_run_again_after_the_runner_ends);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -143,6 +179,85 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), q.run_all());
         CPPUNIT_ASSERT(attempts == (std::vector<unsigned>{1, 2}));
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), q.failures());
+    }
+
+    void a_job_counts_completed_once_committed_and_the_drain_waits_for_that() {
+        TempDir dir;
+        auto* gated = new GatedJobStore(std::make_unique<SqliteJobStore>(dir.file("jobs.db")));
+        DurableRunner runner(std::unique_ptr<JobStore>(gated), fast_options(), 2, 1000);
+        std::atomic<int> ran{0};
+        runner.add_kind("k", [&](const DurableJob&, const CancellationToken&) { ++ran; });
+        gated->hold_completes(true);
+        GatedJobStore::Unhold unhold{*gated};
+        runner.start();
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT(runner.enqueue("k", "p", {}).accepted());
+        CPPUNIT_ASSERT(eventually([&] { return ran.load() == 3 && gated->complete_calls() >= 1; },
+                                  std::chrono::seconds(10)));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), runner.run_counts().completed);
+        runner.request_stop();
+        runner.close();
+        // Every job ran, but not every end is committed: the drain is not over.
+        CPPUNIT_ASSERT(runner.wait_idle_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(300), 0) ==
+                       WaitResult::deadline);
+        gated->hold_completes(false);
+        CPPUNIT_ASSERT(runner.wait_idle_until(std::chrono::steady_clock::now() + std::chrono::seconds(10), 0) ==
+                       WaitResult::idle);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), runner.run_counts().completed);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), gated->completed());
+        CPPUNIT_ASSERT_MESSAGE(runner.summary(),
+                               runner.summary().find("durable_completed=3 durable_failed=0 durable_dead=0 "
+                                                     "durable_released=0 durable_left=0") != std::string::npos);
+    }
+
+    void a_failed_completion_commit_is_logged_and_recorded_later() {
+        TempDir dir;
+        LogFile log(dir);
+        auto* gated = new GatedJobStore(std::make_unique<SqliteJobStore>(dir.file("jobs.db")));
+        DurableRunner runner(std::unique_ptr<JobStore>(gated), fast_options(), 2, 1000);
+        std::atomic<int> ran{0};
+        runner.add_kind("k", [&](const DurableJob&, const CancellationToken&) { ++ran; });
+        gated->fail_completes(true);
+        runner.start();
+        for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT(runner.enqueue("k", "p", {}).accepted());
+        CPPUNIT_ASSERT(eventually([&] { return ran.load() == 3 && gated->complete_calls() >= 1; },
+                                  std::chrono::seconds(10)));
+        CPPUNIT_ASSERT(eventually([&] { return log.text().find("disk is full") != std::string::npos; },
+                                  std::chrono::seconds(10)));
+        CPPUNIT_ASSERT_MESSAGE(log.text(), log.text().find("cannot record") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), runner.run_counts().completed);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), runner.store().counts().running);
+        gated->fail_completes(false);
+        CPPUNIT_ASSERT(eventually([&] { return runner.run_counts().completed == 3; }, std::chrono::seconds(10)));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), runner.store().counts().left());
+        CPPUNIT_ASSERT_EQUAL(3, ran.load());  // recorded late, not run twice
+    }
+
+    // At least once: what never reached the store runs again once its claim runs out.
+    void completions_never_recorded_run_again_after_the_runner_ends() {
+        TempDir dir;
+        DurableOptions short_lease = fast_options();
+        short_lease.lease = std::chrono::milliseconds(300);
+        std::atomic<int> first_ran{0};
+        {
+            LogFile log(dir);
+            auto* gated = new GatedJobStore(std::make_unique<SqliteJobStore>(dir.file("jobs.db")));
+            DurableRunner runner(std::unique_ptr<JobStore>(gated), short_lease, 2, 1000);
+            runner.add_kind("k", [&](const DurableJob&, const CancellationToken&) { ++first_ran; });
+            gated->fail_completes(true);
+            runner.start();
+            for (int i = 0; i < 3; ++i) CPPUNIT_ASSERT(runner.enqueue("k", "p", {}).accepted());
+            CPPUNIT_ASSERT(eventually([&] { return first_ran.load() == 3 && gated->complete_calls() >= 1; },
+                                      std::chrono::seconds(10)));
+        }  // the store still refuses while the runner stops
+        CPPUNIT_ASSERT_EQUAL(3, first_ran.load());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), SqliteJobStore(dir.file("jobs.db")).counts().running);
+        DurableRunner again(std::make_unique<SqliteJobStore>(dir.file("jobs.db")), short_lease, 2, 1000);
+        std::atomic<int> second_ran{0};
+        again.add_kind("k", [&](const DurableJob&, const CancellationToken&) { ++second_ran; });
+        again.start();
+        CPPUNIT_ASSERT(eventually([&] { return second_ran.load() == 3 && again.store().counts().left() == 0; },
+                                  std::chrono::seconds(10)));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3), again.run_counts().completed);
     }
 };
 

@@ -290,6 +290,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::min(mine + 5, 19), batch.nice);
         CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), batch.policy);
         CPPUNIT_ASSERT_EQUAL(int(SCHED_IDLE), seen_by_a_worker(0, WorkerPolicy::idle).policy);
+        const Seen adaptive = seen_by_a_worker(3, WorkerPolicy::adaptive);  // a job starts at batch
+        CPPUNIT_ASSERT_EQUAL(std::min(mine + 3, 19), adaptive.nice);
+        CPPUNIT_ASSERT_EQUAL(int(SCHED_BATCH), adaptive.policy);
     }
 };
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "durable/job_store.hpp"
+#include "integration/demo_process.hpp"
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <atomic>
 #include <memory>
 #include <set>
 
@@ -43,6 +45,9 @@ class JobStoreContract : public CppUnit::TestFixture {
     CPPUNIT_TEST(rescue_frees_jobs_of_a_dead_owner_only);
     CPPUNIT_TEST(dead_job_retry_and_delete);
     CPPUNIT_TEST(priority_then_age_decide_the_claim_order);
+    CPPUNIT_TEST(a_former_owner_cannot_end_a_job_claimed_again);
+    CPPUNIT_TEST(complete_deletes_only_the_owners_jobs_of_a_batch);
+    CPPUNIT_TEST(no_wakeup_runs_once_it_is_stopped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -59,8 +64,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(1u, got[0].attempt);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), store.counts().running);
         CPPUNIT_ASSERT(store.claim(5, kKinds, JobOwner::self(), std::chrono::seconds(30)).empty());
-        store.complete(got[0].id);
-        store.complete(got[1].id);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.complete({got[0].id, got[1].id}, JobOwner::self()));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), store.counts().left());
     }
 
@@ -85,7 +89,7 @@ public:
         DurableJob job = store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).at(0);
         CPPUNIT_ASSERT_EQUAL(first.id, job.id);
         CPPUNIT_ASSERT(store.enqueue_batch({new_job("work", "", "k")}).at(0).status == EnqueueStatus::duplicate);
-        CPPUNIT_ASSERT(store.fail(job.id, "boom", std::chrono::milliseconds(0)));  // max 1: dead
+        CPPUNIT_ASSERT(store.fail(job.id, JobOwner::self(), "boom", std::chrono::milliseconds(0)));  // max 1: dead
         CPPUNIT_ASSERT(store.enqueue_batch({new_job("work", "", "k")}).at(0).accepted());
     }
 
@@ -95,7 +99,7 @@ public:
         JobStore& store = *opened;
         std::int64_t id = store.enqueue_batch({new_job("work", "p", "", 2)}).at(0).id;
         store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30));
-        CPPUNIT_ASSERT(!store.fail(id, "first", std::chrono::hours(1)));
+        CPPUNIT_ASSERT(!store.fail(id, JobOwner::self(), "first", std::chrono::hours(1)));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.counts().retrying);
         CPPUNIT_ASSERT(store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).empty());  // not due
         StoredJob shown = *store.show(id);
@@ -104,10 +108,10 @@ public:
         CPPUNIT_ASSERT(store.remove(id));
         id = store.enqueue_batch({new_job("work", "q", "", 2)}).at(0).id;
         store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30));
-        CPPUNIT_ASSERT(!store.fail(id, "first", std::chrono::milliseconds(0)));
+        CPPUNIT_ASSERT(!store.fail(id, JobOwner::self(), "first", std::chrono::milliseconds(0)));
         DurableJob again = store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).at(0);
         CPPUNIT_ASSERT_EQUAL(2u, again.attempt);
-        CPPUNIT_ASSERT(store.fail(id, "x", std::chrono::milliseconds(0)));  // attempt 2 of 2: dead
+        CPPUNIT_ASSERT(store.fail(id, JobOwner::self(), "x", std::chrono::milliseconds(0)));  // attempt 2 of 2: dead
         shown = *store.show(id);
         CPPUNIT_ASSERT(shown.state == StoredState::dead);
         CPPUNIT_ASSERT_EQUAL(std::string("x"), shown.last_error);
@@ -121,7 +125,7 @@ public:
         JobStore& store = *opened;
         store.enqueue_batch({new_job("work", "p")});
         DurableJob job = store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).at(0);
-        store.release(job.id);
+        store.release(job.id, JobOwner::self());
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.counts().waiting);
         CPPUNIT_ASSERT_EQUAL(1u, store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).at(0).attempt);
     }
@@ -170,11 +174,11 @@ public:
         std::int64_t id = store.enqueue_batch({new_job("work", "p", "", 1)}).at(0).id;
         store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30));
         CPPUNIT_ASSERT(!store.remove(id));  // running: not deletable
-        store.fail(id, "boom", std::chrono::milliseconds(0));
+        store.fail(id, JobOwner::self(), "boom", std::chrono::milliseconds(0));
         CPPUNIT_ASSERT(store.retry_dead(id));
         CPPUNIT_ASSERT(!store.retry_dead(id));  // no longer dead
         CPPUNIT_ASSERT_EQUAL(1u, store.claim(1, kKinds, JobOwner::self(), std::chrono::seconds(30)).at(0).attempt);
-        store.fail(id, "boom", std::chrono::milliseconds(0));
+        store.fail(id, JobOwner::self(), "boom", std::chrono::milliseconds(0));
         CPPUNIT_ASSERT(store.remove(id));
         CPPUNIT_ASSERT(!store.show(id));
     }
@@ -190,6 +194,69 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), got.size());
         std::set<std::string> picked = {got[0].payload, got[1].payload};
         CPPUNIT_ASSERT(picked == (std::set<std::string>{"urgent", "old"}));
+    }
+
+    // The claim of `first` runs out, rescue frees the job and `second` claims it: `first`
+    // ending it late (done, failed or given back) must leave it to `second`.
+    void a_former_owner_cannot_end_a_job_claimed_again() {
+        Backend backend;
+        std::unique_ptr<JobStore> opened = backend.open();
+        JobStore& store = *opened;
+        const JobOwner first = JobOwner::self();
+        JobOwner second = JobOwner::self();
+        second.host = "another-host";
+        const std::int64_t id = store.enqueue_batch({new_job("work", "p")}).at(0).id;
+        CPPUNIT_ASSERT_EQUAL(id, store.claim(1, kKinds, first, std::chrono::milliseconds(0)).at(0).id);
+        std::size_t rescued = 0;
+        CPPUNIT_ASSERT(testing_support::eventually([&] { return (rescued = store.rescue()) > 0; },
+                                                   std::chrono::seconds(5)));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), rescued);
+        CPPUNIT_ASSERT_EQUAL(id, store.claim(1, kKinds, second, std::chrono::seconds(30)).at(0).id);
+
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.complete({id}, first));
+        CPPUNIT_ASSERT(!store.fail(id, first, "late", std::chrono::milliseconds(0)));
+        store.release(id, first);
+        std::optional<StoredJob> row = store.show(id);
+        CPPUNIT_ASSERT(row && row->state == StoredState::running);
+        CPPUNIT_ASSERT(row->owner == second);
+        CPPUNIT_ASSERT_EQUAL(1u, row->job.attempt);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), row->last_error);
+
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), store.complete({id}, second));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), store.counts().left());
+    }
+
+    void complete_deletes_only_the_owners_jobs_of_a_batch() {
+        Backend backend;
+        std::unique_ptr<JobStore> opened = backend.open();
+        JobStore& store = *opened;
+        JobOwner other = JobOwner::self();
+        other.host = "another-host";
+        store.enqueue_batch({new_job("work", "a"), new_job("work", "b"), new_job("work", "c")});
+        std::vector<DurableJob> mine = store.claim(2, kKinds, JobOwner::self(), std::chrono::seconds(30));
+        std::vector<DurableJob> theirs = store.claim(1, kKinds, other, std::chrono::seconds(30));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), mine.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), theirs.size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), store.complete({}, JobOwner::self()));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), store.complete({mine[0].id, theirs[0].id, mine[1].id}, JobOwner::self()));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), store.counts().running);
+        CPPUNIT_ASSERT(store.show(theirs[0].id)->owner == other);
+    }
+
+    // A store may have no wake-ups at all; whatever it has ends with set_wakeup({}), and the
+    // store still works without them (the caller owns what the callback touches).
+    void no_wakeup_runs_once_it_is_stopped() {
+        Backend backend;
+        std::unique_ptr<JobStore> opened = backend.open();
+        JobStore& store = *opened;
+        std::atomic<int> wakes{0};
+        store.set_wakeup([&wakes] { ++wakes; }, std::chrono::milliseconds(200));
+        store.enqueue_batch({new_job("work", "heard or not")});
+        store.set_wakeup({}, std::chrono::milliseconds(200));
+        const int stopped_at = wakes.load();
+        store.enqueue_batch({new_job("work", "after")});
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), store.counts().waiting);
+        CPPUNIT_ASSERT_EQUAL(stopped_at, wakes.load());
     }
 };
 

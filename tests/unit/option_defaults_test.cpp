@@ -34,7 +34,7 @@ std::string describe(const HostOptions& o) {
         << o.drain_timeout.count() << ' ' << o.cancel_grace.count() << ' ' << o.io_timeout.count() << " ["
         << o.socket_path << "] " << o.socket_mode << " [" << o.socket_owner << "] [" << o.listen << "] " << o.backlog
         << " [" << o.status_path << "] [" << o.ping_path << "] " << o.worker_nice << ' '
-        << static_cast<int>(o.worker_policy) << ' ' << static_cast<int>(o.log_level) << ' ' << o.allow_any_peer
+        << static_cast<int>(o.worker_policy) << ' ' << o.worker_demote_after.count() << ' ' << static_cast<int>(o.log_level) << ' ' << o.allow_any_peer
         << ' ' << o.reload_timeout.count() << " [" << o.pid_file << "]"
         << " [" << o.durable.store << "] " << o.durable.retry_base.count() << ' ' << o.durable.max_attempts << ' '
         << o.durable.lease.count();
@@ -95,7 +95,7 @@ public:
         }
         // Every flag shows a default but --threads and the ones empty by default (--socket,
         // --listen, --socket-owner, --pid-file).
-        CPPUNIT_ASSERT_EQUAL(19u, checked);
+        CPPUNIT_ASSERT_EQUAL(20u, checked);
     }
 
     void help_shows_defaults_an_application_changed() {

@@ -5,6 +5,7 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <chrono>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,6 +62,8 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testBadValueNamesFlag);
     CPPUNIT_TEST(testMaxBodyHasAnUpperBound);
     CPPUNIT_TEST(testWorkerPolicy);
+    CPPUNIT_TEST(testWorkerDemoteAfter);
+    CPPUNIT_TEST(testHelpShowsWorkerPolicyDefaults);
     CPPUNIT_TEST(testSocketOwnerResolvedAtParse);
     CPPUNIT_TEST(testUnknownSocketOwnerNamesFlag);
     CPPUNIT_TEST(testBadEnvironmentValueNamesVariable);
@@ -230,13 +233,46 @@ public:
 
     void testWorkerPolicy() {
         HostOptions options;
+        CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::adaptive);
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-policy", "batch"}));
         CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::batch);
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-policy", "adaptive"}));
+        CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::adaptive);
         CPPUNIT_ASSERT(parse_host(options, {"--worker-policy", "idle"}));
         CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::idle);
         CPPUNIT_ASSERT(parse_host(options, {"--worker-policy=normal"}));
         CPPUNIT_ASSERT(options.worker_policy == WorkerPolicy::normal);
         std::string message = parse_error({"--worker-policy", "lazy"});
-        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--worker-policy") && contains(message, "batch, idle or normal"));
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--worker-policy") &&
+                                            contains(message, "expected adaptive, batch, idle or normal"));
+    }
+
+    void testWorkerDemoteAfter() {
+        HostOptions options;
+        CPPUNIT_ASSERT_EQUAL(50L, static_cast<long>(options.worker_demote_after.count()));
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-demote-after", "20ms"}));
+        CPPUNIT_ASSERT_EQUAL(20L, static_cast<long>(options.worker_demote_after.count()));
+        CPPUNIT_ASSERT(parse_host(options, {"--worker-demote-after=1s"}));
+        CPPUNIT_ASSERT_EQUAL(1000L, static_cast<long>(options.worker_demote_after.count()));
+        std::string message = parse_error({"--worker-demote-after", "0ms"});
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--worker-demote-after") && contains(message, "at least 1ms"));
+        message = parse_error({"--worker-demote-after", "soon"});
+        CPPUNIT_ASSERT_MESSAGE(message, contains(message, "--worker-demote-after") && contains(message, "duration"));
+    }
+
+    void testHelpShowsWorkerPolicyDefaults() {
+        HostOptions options;
+        OptionSet set;
+        add_host_options(set, options);
+        const std::string help = set.help("demo");
+        std::istringstream lines(help);
+        bool policy = false, demote = false;
+        for (std::string line; std::getline(lines, line);) {
+            if (contains(line, "--worker-policy ")) policy = contains(line, "(default: adaptive)");
+            if (contains(line, "--worker-demote-after ")) demote = contains(line, "(default: 50ms)");
+        }
+        CPPUNIT_ASSERT_MESSAGE(help, policy);
+        CPPUNIT_ASSERT_MESSAGE(help, demote);
     }
 
     void testBadEnvironmentValueNamesVariable() {
@@ -262,7 +298,7 @@ public:
         const std::string help = set.help("demo");
         const char* flags[] = {"threads", "workers", "queue-capacity", "max-body", "drain-timeout", "cancel-grace",
                                "io-timeout", "socket", "socket-mode", "socket-owner", "listen", "backlog",
-                               "status-path", "ping-path", "worker-nice", "worker-policy", "log-level", "allow-any-peer",
+                               "status-path", "ping-path", "worker-nice", "worker-policy", "worker-demote-after", "log-level", "allow-any-peer",
                                "job-log"};
         for (const std::string flag : flags) {
             CPPUNIT_ASSERT_MESSAGE("no --" + flag + " in:\n" + help, contains(help, "--" + flag + " "));

@@ -106,7 +106,13 @@ public:
     void second_sigint_skips_to_cancel() {
         JobQueue jobs(one_worker());
         jobs.start();
-        jobs.queue("long", [](const CancellationToken& t) { t.wait(TokenLevel::cancelled); });
+        std::promise<void> started;
+        jobs.queue("long", [&](const CancellationToken& t) {
+            started.set_value();
+            t.wait(TokenLevel::cancelled);
+        });
+        // Running, not waiting: a job cancelled before it started is abandoned instead.
+        started.get_future().get();
         ShutdownSequence sequence(nullptr, jobs, drain(std::chrono::hours(1)));
         std::future<DrainReport> run = std::async(std::launch::async, [&] { return sequence.run(); });
         sequence.notify_signal(SIGINT);
@@ -117,7 +123,8 @@ public:
         CPPUNIT_ASSERT(run.wait_for(kLimit) == std::future_status::ready);
         DrainReport report = run.get();
         CPPUNIT_ASSERT_EQUAL(kExitWorkLost, report.exit_status);
-        CPPUNIT_ASSERT_EQUAL(std::string("long"), report.cancelled.at(0));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), report.cancelled.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("long"), report.cancelled[0]);
     }
 
     // The SIGINT lands while the sequence moves from the drain to the cancel step. It must

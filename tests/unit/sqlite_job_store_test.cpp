@@ -8,6 +8,8 @@
 
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 using namespace fcgihost;
@@ -36,6 +38,7 @@ class SqliteJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(schema_version_is_set_and_newer_refused);
     CPPUNIT_TEST(corrupt_file_is_refused_naming_it);
     CPPUNIT_TEST(survives_reopen);
+    CPPUNIT_TEST(the_wal_is_checkpointed_and_stays_bounded);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -83,6 +86,21 @@ public:
         }
         SqliteJobStore again(dir.file("jobs.db"));
         CPPUNIT_ASSERT_EQUAL(std::string("kept"), again.show(id)->job.payload);
+    }
+
+    // Checkpoints run after the write lock is released, not inside COMMIT: the WAL must
+    // still be copied back and reused, not grow with every transaction.
+    void the_wal_is_checkpointed_and_stays_bounded() {
+        TempDir dir;
+        SqliteJobStore store(dir.file("jobs.db"));
+        // 400 transactions of 8 jobs of 2 KiB: over 2,500 frames if nothing were copied back.
+        const std::vector<NewJob> batch(8, new_job("work", std::string(2048, 'p')));
+        for (int i = 0; i < 400; ++i) store.enqueue_batch(batch);
+        struct stat wal {};
+        CPPUNIT_ASSERT_EQUAL(0, ::stat(dir.file("jobs.db-wal").c_str(), &wal));
+        // A checkpoint starts at 1,000 frames (4 KiB pages and their headers): 1.5x that is slack.
+        CPPUNIT_ASSERT_MESSAGE(std::to_string(wal.st_size), wal.st_size < 1500 * 4120);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(3200), store.counts().waiting);
     }
 };
 

@@ -1,0 +1,84 @@
+#include "durable/pg_reconnect.hpp"
+
+#include "durable/job_store.hpp"
+#include "fcgihost/log.hpp"
+
+#include <boost/thread/lock_guard.hpp>
+
+#include <algorithm>
+#include <random>
+
+namespace fcgihost {
+namespace durable {
+
+namespace {
+
+long long ms_between(PgReconnect::Clock::time_point from, PgReconnect::Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+}  // namespace
+
+PgReconnect::PgReconnect(std::function<std::unique_ptr<PgConnection>()> connect, std::string shown,
+                         std::chrono::milliseconds first_delay, std::chrono::milliseconds max_delay)
+    : connect_(std::move(connect)), shown_(std::move(shown)), first_delay_(first_delay), max_delay_(max_delay) {}
+
+std::unique_ptr<PgConnection> PgReconnect::attempt() {
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        const Clock::time_point now = Clock::now();
+        if (down_ && now < next_attempt_) {
+            throw StoreError(last_error_ + " (next attempt in " + std::to_string(ms_between(now, next_attempt_)) +
+                             " ms)");
+        }
+        // While this attempt runs (up to the connect timeout) the others fail fast.
+        if (down_) next_attempt_ = now + max_delay_;
+    }
+    std::unique_ptr<PgConnection> c;
+    try {
+        c = connect_();
+    } catch (const StoreError& e) {
+        bool outage_begins = false;
+        {
+            boost::lock_guard<boost::mutex> lock(mutex_);
+            outage_begins = !down_;
+            if (outage_begins) {
+                down_ = true;
+                down_since_ = Clock::now();
+                delay_ = std::chrono::milliseconds(0);
+            }
+            last_error_ = e.what();
+            next_attempt_ = Clock::now() + next_delay_locked();
+        }
+        if (outage_begins) {
+            log_warn(e.what(), "; reconnecting with backoff (", first_delay_.count(), " ms doubling to ",
+                     max_delay_.count(), " ms)");
+        }
+        throw;
+    }
+    long long outage_ms = -1;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        if (down_) outage_ms = ms_between(down_since_, Clock::now());
+        down_ = false;
+    }
+    if (outage_ms >= 0) log_info("job store ", shown_, ": connected again after ", outage_ms, " ms");
+    return c;
+}
+
+std::chrono::milliseconds PgReconnect::retry_in() const {
+    boost::lock_guard<boost::mutex> lock(mutex_);
+    const Clock::time_point now = Clock::now();
+    if (!down_ || now >= next_attempt_) return std::chrono::milliseconds(0);
+    return std::chrono::milliseconds(ms_between(now, next_attempt_) + 1);
+}
+
+std::chrono::milliseconds PgReconnect::next_delay_locked() {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    delay_ = delay_.count() == 0 ? first_delay_ : std::min(delay_ * 2, max_delay_);
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(delay_.count()) * jitter(random)));
+}
+
+}  // namespace durable
+}  // namespace fcgihost
