@@ -73,7 +73,13 @@ private:
     std::string failures_;            // guarded by mutex_
 };
 
-long long served(const DemoProcess& demo) { return status_number(demo.get("/status").body, "served"); }
+// Requests a host has answered; a host that is gone fails the test with its log.
+long long served(DemoProcess& demo) {
+    if (demo.process().exited()) {
+        CPPUNIT_FAIL("a host exited (status " + std::to_string(demo.process().exit_code()) + "); its log:\n" + demo.log());
+    }
+    return status_number(demo.get("/status").body, "served");
+}
 
 }  // namespace
 
@@ -119,7 +125,8 @@ public:
         CPPUNIT_ASSERT(victim->process().wait_exit(std::chrono::seconds(10)));
         const std::size_t at_kill = load.accepted_count();
         // The load goes on through the survivor alone.
-        CPPUNIT_ASSERT(eventually([&] { return load.accepted_count() >= at_kill + 100; }, std::chrono::seconds(20)));
+        const bool went_on = eventually([&] { return load.accepted_count() >= at_kill + 100; }, std::chrono::seconds(20));
+        CPPUNIT_ASSERT_MESSAGE(load.failures() + "\nsurvivor's log:\n" + survivor->log(), went_on);
         load.stop();
         CPPUNIT_ASSERT_EQUAL(std::string(), load.failures());
         const std::set<std::string> accepted = load.accepted();
