@@ -45,9 +45,12 @@ namespace fcgihost {
 
 namespace detail {
 struct AsyncCore;
-struct AsyncObligation;
 // Runs a handler of the job `core`, turning its exception into the job's failure.
 void run_job_handler(const std::shared_ptr<AsyncCore>& core, const std::function<void()>& handler);
+// The job's count of AsyncContext copies, kept in its state (no allocation of its own):
+// releasing the last one ends a job nobody finished.
+void retain_context(AsyncCore& core) noexcept;
+void release_context(const std::shared_ptr<AsyncCore>& core) noexcept;
 }  // namespace detail
 
 // An Asio executor (io_context's, plus the job's identity): I/O objects built on it run
@@ -82,7 +85,12 @@ class AsyncContext {
 public:
     using SleepHandler = std::function<void(const boost::system::error_code&)>;
 
-    explicit AsyncContext(std::shared_ptr<detail::AsyncObligation> obligation) : obligation_(std::move(obligation)) {}
+    explicit AsyncContext(std::shared_ptr<detail::AsyncCore> core);
+    AsyncContext(const AsyncContext& other);
+    AsyncContext(AsyncContext&& other) noexcept : core_(std::move(other.core_)) {}
+    AsyncContext& operator=(const AsyncContext& other);
+    AsyncContext& operator=(AsyncContext&& other) noexcept;
+    ~AsyncContext();
 
     JobExecutor executor() const;
     const CancellationToken& token() const;
@@ -101,7 +109,7 @@ public:
     void sleep_for(std::chrono::steady_clock::duration duration, SleepHandler handler);
 
 private:
-    std::shared_ptr<detail::AsyncObligation> obligation_;  // the last copy's death ends an unfinished job
+    std::shared_ptr<detail::AsyncCore> core_;  // counted in the core: the last copy's death ends an unfinished job
 };
 
 using AsyncJob = std::function<void(AsyncContext&)>;

@@ -42,6 +42,8 @@ struct AsyncCore {
     const CancellationToken token;
     boost::asio::io_context& io;
     std::atomic<bool> ended{false};
+    // AsyncContext copies alive (retain_context/release_context); any thread.
+    std::atomic<std::size_t> contexts{0};
 
     // The I/O thread alone touches these (one thread: no lock).
     std::map<std::uint64_t, std::function<void()>> cancel_callbacks;
@@ -50,15 +52,6 @@ struct AsyncCore {
     // The last context died while a handler of this job was unwinding an exception: the
     // exception, not the drop, is the reason the job failed (run_job_handler decides).
     bool drop_deferred = false;
-};
-
-// What every AsyncContext copy shares: its destruction ends a job nobody finished.
-struct AsyncObligation {
-    explicit AsyncObligation(std::shared_ptr<AsyncCore> core) : core(std::move(core)) {}
-    AsyncObligation(const AsyncObligation&) = delete;
-    AsyncObligation& operator=(const AsyncObligation&) = delete;
-    ~AsyncObligation();
-    std::shared_ptr<AsyncCore> core;
 };
 
 // Runs `job` with a fresh context; call it on the I/O thread.

@@ -53,7 +53,11 @@ namespace {
 thread_local AsyncCore* t_in_flight = nullptr;
 }  // namespace
 
-AsyncObligation::~AsyncObligation() {
+void retain_context(AsyncCore& core) noexcept { core.contexts.fetch_add(1, std::memory_order_relaxed); }
+
+void release_context(const std::shared_ptr<AsyncCore>& core) noexcept {
+    // acq_rel: whatever another copy's thread did before its release is visible to the drop.
+    if (core->contexts.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // Asio may destroy a handler (and the context it captured) while its exception unwinds,
     // before run_job_handler's catch: the exception must win then, so the drop waits.
     if (t_in_flight == core.get() && std::uncaught_exceptions() > 0) {
@@ -86,7 +90,7 @@ void run_job_handler(const std::shared_ptr<AsyncCore>& core, const std::function
 
 void start_async_job(const std::shared_ptr<AsyncCore>& core, const AsyncJob& job) {
     if (core->token.cancelled()) core->cancel_seen = true;
-    AsyncContext context(std::make_shared<AsyncObligation>(core));
+    AsyncContext context(core);
     run_job_handler(core, [&] { job(context); });
 }
 
@@ -105,22 +109,47 @@ void asio_sleep(const std::shared_ptr<AsyncCore>& core, std::chrono::steady_cloc
 
 }  // namespace detail
 
-JobExecutor AsyncContext::executor() const {
-    return JobExecutor(obligation_->core->io.get_executor(), obligation_->core);
+AsyncContext::AsyncContext(std::shared_ptr<detail::AsyncCore> core) : core_(std::move(core)) {
+    detail::retain_context(*core_);
 }
-const CancellationToken& AsyncContext::token() const { return obligation_->core->token; }
-const std::string& AsyncContext::name() const { return obligation_->core->name; }
-void AsyncContext::done() { obligation_->core->end(detail::AsyncEnd::completed, ""); }
-void AsyncContext::fail(std::string why) { obligation_->core->end(detail::AsyncEnd::failed, why); }
-void AsyncContext::gave_up() { obligation_->core->end(detail::AsyncEnd::cancelled, "gave up"); }
-bool AsyncContext::ended() const { return obligation_->core->ended; }
+
+AsyncContext::AsyncContext(const AsyncContext& other) : core_(other.core_) {
+    if (core_) detail::retain_context(*core_);
+}
+
+AsyncContext& AsyncContext::operator=(const AsyncContext& other) {
+    AsyncContext copy(other);
+    core_.swap(copy.core_);  // `copy` releases the old one
+    return *this;
+}
+
+AsyncContext& AsyncContext::operator=(AsyncContext&& other) noexcept {
+    if (this == &other) return *this;
+    AsyncContext old(std::move(*this));  // released once this one holds the new job
+    core_ = std::move(other.core_);
+    return *this;
+}
+
+AsyncContext::~AsyncContext() {
+    if (core_) detail::release_context(core_);
+}
+
+JobExecutor AsyncContext::executor() const {
+    return JobExecutor(core_->io.get_executor(), core_);
+}
+const CancellationToken& AsyncContext::token() const { return core_->token; }
+const std::string& AsyncContext::name() const { return core_->name; }
+void AsyncContext::done() { core_->end(detail::AsyncEnd::completed, ""); }
+void AsyncContext::fail(std::string why) { core_->end(detail::AsyncEnd::failed, why); }
+void AsyncContext::gave_up() { core_->end(detail::AsyncEnd::cancelled, "gave up"); }
+bool AsyncContext::ended() const { return core_->ended; }
 
 void AsyncContext::on_cancel(std::function<void()> callback) {
-    obligation_->core->add_cancel_callback(std::move(callback));
+    core_->add_cancel_callback(std::move(callback));
 }
 
 void AsyncContext::sleep_for(std::chrono::steady_clock::duration duration, SleepHandler handler) {
-    obligation_->core->host.async_sleep(obligation_->core, duration, std::move(handler));
+    core_->host.async_sleep(core_, duration, std::move(handler));
 }
 
 }  // namespace fcgihost

@@ -3,9 +3,6 @@
 #include "fcgihost/log.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/thread/lock_guard.hpp>
-
-#include <vector>
 
 namespace fcgihost {
 namespace detail {
@@ -40,33 +37,19 @@ void AsyncRunner::thread_main() {
     }
 }
 
-void AsyncRunner::start_job(std::uint64_t id, std::string name, CancellationToken token, AsyncJob job) {
-    auto core = std::make_shared<AsyncCore>(*this, id, std::move(name), std::move(token), io_);
-    {
-        boost::lock_guard<boost::mutex> lock(registry_mutex_);
-        live_.emplace(id, core);
-    }
-    boost::asio::post(io_, [core, job = std::move(job)] { start_async_job(core, job); });
+std::shared_ptr<AsyncCore> AsyncRunner::make_core(std::uint64_t id, std::string name, CancellationToken token) {
+    return std::make_shared<AsyncCore>(*this, id, std::move(name), std::move(token), io_);
 }
 
-void AsyncRunner::cancel() {
-    boost::asio::post(io_, [this] {
-        std::vector<std::shared_ptr<AsyncCore>> cores;
-        {
-            boost::lock_guard<boost::mutex> lock(registry_mutex_);
-            for (auto& entry : live_) {
-                if (auto core = entry.second.lock()) cores.push_back(std::move(core));
-            }
-        }
+void AsyncRunner::post(std::function<void()> function) { boost::asio::post(io_, std::move(function)); }
+
+void AsyncRunner::cancel(std::vector<std::shared_ptr<AsyncCore>> cores) {
+    boost::asio::post(io_, [cores = std::move(cores)] {
         for (auto& core : cores) run_job_handler(core, [&core] { core->fire_cancel(); });
     });
 }
 
 void AsyncRunner::async_ended(const AsyncCore& core, AsyncEnd end, const std::string& why) {
-    {
-        boost::lock_guard<boost::mutex> lock(registry_mutex_);
-        live_.erase(core.id);
-    }
     ended_(core.id, core.name, end, why);
 }
 

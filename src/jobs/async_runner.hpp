@@ -4,20 +4,20 @@
 // One io_context, run by one thread of its own, so that blocking jobs holding every worker
 // never delay a completion. A work guard keeps run() going while no job is pending.
 // Handlers run one at a time on that thread, which is why cancel callbacks and timers need
-// no lock. cancel() posts one broadcast that fires every live job's cancel callbacks; the
-// registry of live jobs is the only state other threads touch (under registry_mutex_).
-// How a job ends is reported to `ended` (JobQueue counts it), from whichever thread ended it.
+// no lock. The runner keeps no registry of live jobs: JobQueue already holds each one in its
+// table of running jobs, under its own mutex, and hands cancel() the cores to reach (one
+// lock and no map entry per job fewer). How a job ends is reported to `ended` (JobQueue
+// counts it), from whichever thread ended it.
 #pragma once
 
 #include "jobs/async_core.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/thread/mutex.hpp>
 #include <boost/thread/thread.hpp>
 
 #include <functional>
-#include <map>
 #include <memory>
+#include <vector>
 
 namespace fcgihost {
 namespace detail {
@@ -34,8 +34,12 @@ public:
     ~AsyncRunner();
 
     void start();  // the I/O thread; jobs queued before it wait
-    void start_job(std::uint64_t id, std::string name, CancellationToken token, AsyncJob job);
-    void cancel();  // fires every live job's cancel callbacks, on the I/O thread
+    // A job's state; the caller records it, then starts the job on the I/O thread
+    // (start_async_job() inside a function given to post()).
+    std::shared_ptr<AsyncCore> make_core(std::uint64_t id, std::string name, CancellationToken token);
+    void post(std::function<void()> function);  // runs it on the I/O thread
+    // Fires the cancel callbacks of `cores` (every job not yet ended), on the I/O thread.
+    void cancel(std::vector<std::shared_ptr<AsyncCore>> cores);
     void stop();    // ends the I/O thread; pending handlers stay in the io_context until destruction
 
     void async_ended(const AsyncCore& core, AsyncEnd end, const std::string& why) override;
@@ -47,8 +51,6 @@ private:
 
     // Declared before io_: the handlers io_ destroys report to them.
     const Ended ended_;
-    boost::mutex registry_mutex_;
-    std::map<std::uint64_t, std::weak_ptr<AsyncCore>> live_;  // guarded by registry_mutex_
 
     boost::thread thread_;  // joined by the destructor before io_ goes
     boost::asio::io_context io_;

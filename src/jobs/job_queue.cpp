@@ -225,19 +225,25 @@ void JobQueue::interrupt_wait(unsigned through_step) {
     state_changed_.notify_all();
 }
 
+const std::string& JobQueue::Running::name_of() const { return core ? core->name : name; }
+
 std::vector<std::string> JobQueue::cancel() {
     std::vector<std::string> names;
     std::deque<Entry> dropped;
+    std::vector<std::shared_ptr<detail::AsyncCore>> async_cores;  // their callbacks fire on the I/O thread
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         closed_ = true;
-        for (auto& running : running_) running.second.was_cancelled = true;
+        for (auto& running : running_) {
+            running.second.was_cancelled = true;
+            if (running.second.core) async_cores.push_back(running.second.core);
+        }
         dropped.swap(waiting_);
         counts_.abandoned += dropped.size();
         for (const Entry& entry : dropped) names.push_back(entry.name);
     }
     source_.cancel();
-    async_->cancel();
+    async_->cancel(std::move(async_cores));
     state_changed_.notify_all();
     // Outside the lock: what the jobs captured may take time, or throw, to destroy.
     std::uint64_t destroy_errors = 0;
@@ -253,7 +259,7 @@ std::vector<std::string> JobQueue::abandon_rest() {
         if (running.second.abandoned) continue;
         running.second.abandoned = true;
         ++counts_.abandoned;
-        names.push_back(running.second.name);
+        names.push_back(running.second.name_of());
     }
     return names;
 }

@@ -40,6 +40,7 @@ namespace fcgihost {
 
 namespace detail {
 class AsyncRunner;
+struct AsyncCore;
 enum class AsyncEnd;
 }  // namespace detail
 
@@ -112,10 +113,18 @@ private:
         Job job;
     };
     struct Running {
-        std::string name;
+        std::string name;            // a blocking job's; an asynchronous one's is in its core
         bool was_cancelled = false;  // cancel() happened while it ran
         bool abandoned = false;      // already counted by abandon_rest()
-        bool async = false;          // an asynchronous job, pending on the I/O thread
+        // An asynchronous job's state, pending on the I/O thread (null for a blocking job):
+        // how cancel() reaches its callbacks. It does not keep the job running.
+        std::shared_ptr<detail::AsyncCore> core = nullptr;
+        const std::string& name_of() const;
+    };
+
+    struct AsyncStart {
+        std::shared_ptr<detail::AsyncCore> core;
+        AsyncJob job;
     };
 
     void worker_main();
@@ -123,7 +132,9 @@ private:
     // Destroys `job` outside the lock; true if its captures threw (logged here).
     static bool destroy(Job& job, const std::string& name, const char* when);
     void count_destroy_errors(std::uint64_t n);
+    void start_waiting_async();  // I/O thread: starts every job in async_starts_
     void async_ended(std::uint64_t id, const std::string& name, detail::AsyncEnd end, const std::string& why);
+    void count_async_end_locked(std::map<std::uint64_t, Running>::iterator it, bool cancelled, detail::AsyncEnd end);
     bool idle_locked() const { return waiting_.empty() && running_.empty(); }
 
     const JobQueueOptions options_;
@@ -144,6 +155,7 @@ private:
     JobCounts counts_;                       // guarded by mutex_ (queued/running derived)
     std::vector<std::string> cancelled_names_;  // guarded by mutex_
     std::size_t async_running_ = 0;          // guarded by mutex_
+    std::vector<AsyncStart> async_starts_;   // guarded by mutex_; accepted, not yet taken by the I/O thread
     // Last: destroyed first, while the state its pending jobs report to is still alive.
     std::unique_ptr<detail::AsyncRunner> async_;
 };

@@ -76,6 +76,9 @@ public:
         CPPUNIT_ASSERT(eventually([&] { return status_of(demo, "running") == 1; }, std::chrono::seconds(10)));
         queue_waits(demo, 20, 50, "beside");
         CPPUNIT_ASSERT(eventually([&] { return demo.done_lines() == 20; }, std::chrono::seconds(10)));
+        // A wait writes (and fsyncs) its done line before its context says done: the count
+        // follows the line, so it is awaited, not read at once.
+        CPPUNIT_ASSERT(eventually([&] { return status_of(demo, "completed") == 20; }, std::chrono::seconds(10)));
         CPPUNIT_ASSERT_EQUAL(1LL, status_of(demo, "running"));
         // And the blocking job still ends as a blocking job does (cancelled at the deadline).
         CPPUNIT_ASSERT_EQUAL(3, demo.stop(SIGTERM));

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 
@@ -68,11 +69,13 @@ class AsyncJobTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(dropped_context_is_counted_and_logged);
     CPPUNIT_TEST(cancel_aborts_pending_sleeps_at_once);
     CPPUNIT_TEST(on_cancel_after_the_cancel_still_runs);
+    CPPUNIT_TEST(cancelled_and_abandoned_async_jobs_keep_their_names);
     CPPUNIT_TEST(refusals_full_and_stopping);
     CPPUNIT_TEST(queue_without_async_support_refuses);
     CPPUNIT_TEST(kit_advance_runs_due_sleeps_only);
     CPPUNIT_TEST(kit_cancel_aborts_sleeps);
     CPPUNIT_TEST(kit_counts_throw_and_drop);
+    CPPUNIT_TEST(kit_context_assignment_moves_the_hold);
     CPPUNIT_TEST(kit_demo_wait_route);
     CPPUNIT_TEST_SUITE_END();
 
@@ -174,6 +177,35 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), queue.counts().cancelled);
     }
 
+    // The drain reports jobs by name: an asynchronous job's name lives in its state on the
+    // I/O thread's side, not in the queue's table, and must still reach both lists.
+    void cancelled_and_abandoned_async_jobs_keep_their_names() {
+        JobQueue queue;
+        queue.start();
+        std::promise<void> gave_up;  // set once the first job's end is counted
+        queue.queue_async("a-job-whose-name-is-too-long-for-the-small-string-buffer", [&gave_up](AsyncContext& ctx) {
+            ctx.on_cancel([ctx, &gave_up]() mutable {
+                ctx.gave_up();
+                gave_up.set_value();
+            });
+        });
+        std::promise<AsyncContext> stubborn;  // its context, held here: the job stays pending
+        queue.queue_async("stubborn", [&stubborn](AsyncContext& ctx) { stubborn.set_value(ctx); });
+        AsyncContext held = stubborn.get_future().get();
+        queue.cancel();
+        gave_up.get_future().get();
+        const std::vector<std::string> cancelled = queue.cancelled_names();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), cancelled.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("a-job-whose-name-is-too-long-for-the-small-string-buffer"), cancelled[0]);
+        const std::vector<std::string> abandoned = queue.abandon_rest();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), abandoned.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("stubborn"), abandoned[0]);
+        held.done();  // counted already (abandoned): ending it now changes no count
+        CPPUNIT_ASSERT(wait_idle(queue));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), queue.counts().abandoned);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), queue.counts().completed);
+    }
+
     void refusals_full_and_stopping() {
         JobQueueOptions options;
         options.async_capacity = 1;
@@ -246,6 +278,37 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(2), failures.size());
         CPPUNIT_ASSERT_EQUAL(std::string("dropper: dropped without completing (the last AsyncContext copy died)"), failures[0]);
         CPPUNIT_ASSERT_EQUAL(std::string("thrower: a handler threw: boom"), failures[1]);
+    }
+
+    // A context counts as a holder of its job through copies, moves and assignments: the
+    // job is dropped when, and only when, the last holder lets go.
+    void kit_context_assignment_moves_the_hold() {
+        ManualQueue jobs;
+        std::unique_ptr<AsyncContext> a, b, c;
+        jobs.queue_async("one", [&](AsyncContext& ctx) {
+            a.reset(new AsyncContext(ctx));
+            b.reset(new AsyncContext(ctx));
+        });
+        jobs.queue_async("two", [&](AsyncContext& ctx) { c.reset(new AsyncContext(ctx)); });
+        jobs.run_async();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), jobs.async_pending());
+        *a = *c;  // "one" is still held by b
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), jobs.async_pending());
+        *b = std::move(*a);  // b lets "one" go: its last holder
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_pending());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_failures().size());
+        CPPUNIT_ASSERT_EQUAL(std::string("one: dropped without completing (the last AsyncContext copy died)"),
+                             jobs.async_failures()[0]);
+        AsyncContext& same = *b;
+        *b = std::move(same);  // assigning a context to itself keeps the hold
+        c.reset();
+        a.reset();  // moved from: holds nothing
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_pending());
+        b->done();
+        b.reset();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_completed());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), jobs.async_failures().size());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), jobs.async_pending());
     }
 
     void kit_demo_wait_route() {
