@@ -297,7 +297,7 @@ int main(int argc, char** argv) {
                 restart.latencies.size(), restart.non_2xx, restart.p99(), restart.max(), restart.median_longest(),
                 restart.new_pid_text().c_str());
     const long long extra = reload.max() - base.max();
-    std::printf("| target | measured | |\n| --- | --- | --- |\n");
+    std::printf("| target | measured | verdict |\n| --- | --- | --- |\n");
     std::printf("| reload: 0 non-2xx | %zu | %s |\n", reload.non_2xx, verdict(reload.non_2xx == 0));
     std::printf("| reload: longest request at most 100 ms over the baseline's | %+lld ms (%lld vs %lld) | %s |\n",
                 extra, reload.max(), base.max(), verdict(extra <= 100));
