@@ -129,9 +129,6 @@ $(BUILD)/raw_responder: $(BUILD)/obj/bench/raw_responder.o
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/bench_app $(BUILD)/queue_bench $(BUILD)/async_bench: $(BUILD)/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
-# Durable enqueue latency against queue() (not run by bench/run.sh yet: `make $(BUILD)/durable_bench`).
-$(BUILD)/durable_bench: $(BUILD)/obj/bench/durable_bench.o $(LIB)
-	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 $(BUILD)/shutdown_bench: $(call obj,bench/shutdown_bench.cpp tests/support/fcgi_client.cpp tests/support/process.cpp)
 	$(LINK) $^ $(PROJECT_LIBS) $(LDLIBS) -o $@
 # A deploy behind nginx: reload against stop-and-start (bench/sections/reload.sh).

@@ -5,6 +5,7 @@
 #include "fcgihost/log.hpp"
 #include "fcgihost/testing.hpp"
 #include "jobs/job_queue.hpp"
+#include "support/log_text.hpp"
 
 #ifndef FCGIHOST_HAS_COROUTINES
 #error "async_coroutine.hpp is inactive: this file must be built with -std=c++20"
@@ -24,6 +25,7 @@ using namespace fcgihost;
 using boost::asio::awaitable;
 using boost::asio::use_awaitable;
 using fcgihost::testing::ManualQueue;
+using fcgihost::testing_support::LogCapture;
 
 namespace {
 
@@ -33,26 +35,6 @@ bool wait_idle(JobQueue& queue) {
     return queue.wait_idle_until(std::chrono::steady_clock::now() + kLimit) == WaitResult::idle;
 }
 
-// Points the log at a temporary file for the scope's life.
-class LogCapture {
-public:
-    LogCapture() : file_(std::tmpfile()) { log_set_fd(fileno(file_)); }
-    ~LogCapture() {
-        log_set_fd(2);
-        std::fclose(file_);
-    }
-    std::string text() {
-        std::string out;
-        std::rewind(file_);
-        char buffer[4096];
-        std::size_t n;
-        while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0) out.append(buffer, n);
-        return out;
-    }
-
-private:
-    std::FILE* file_;
-};
 
 }  // namespace
 

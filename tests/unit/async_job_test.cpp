@@ -2,6 +2,7 @@
 #include "demo/demo_routes.hpp"
 #include "jobs/job_queue.hpp"
 #include "fcgihost/testing.hpp"
+#include "support/log_text.hpp"
 #include "support/process.hpp"
 
 #include <boost/asio/steady_timer.hpp>
@@ -17,6 +18,7 @@
 
 using namespace fcgihost;
 using fcgihost::testing::ManualQueue;
+using fcgihost::testing_support::LogCapture;
 
 namespace {
 
@@ -26,38 +28,6 @@ bool wait_idle(JobQueue& queue) {
     return queue.wait_idle_until(std::chrono::steady_clock::now() + kLimit) == WaitResult::idle;
 }
 
-// Sends this process's stderr (the log) to a file for the scope's life.
-class StderrCapture {
-public:
-    StderrCapture() : file_(std::tmpfile()), saved_(dup(2)) {
-        std::fflush(stderr);
-        dup2(fileno(file_), 2);
-    }
-    ~StderrCapture() {
-        restore();
-        std::fclose(file_);
-    }
-    std::string text() {
-        restore();
-        std::string out;
-        std::rewind(file_);
-        char buffer[4096];
-        std::size_t n;
-        while ((n = std::fread(buffer, 1, sizeof buffer, file_)) > 0) out.append(buffer, n);
-        return out;
-    }
-
-private:
-    void restore() {
-        if (saved_ < 0) return;
-        std::fflush(stderr);
-        dup2(saved_, 2);
-        close(saved_);
-        saved_ = -1;
-    }
-    std::FILE* file_;
-    int saved_;
-};
 
 }  // namespace
 
@@ -126,7 +96,7 @@ public:
     }
 
     void dropped_context_is_counted_and_logged() {
-        StderrCapture log;
+        LogCapture log;
         JobQueue queue;
         queue.start();
         queue.queue_async("forgetful", [](AsyncContext&) {});
