@@ -35,7 +35,6 @@ bool wait_idle(JobQueue& queue) {
     return queue.wait_idle_until(std::chrono::steady_clock::now() + kLimit) == WaitResult::idle;
 }
 
-
 }  // namespace
 
 class AsyncCoroutineTest : public CppUnit::TestFixture {

@@ -28,7 +28,6 @@ bool wait_idle(JobQueue& queue) {
     return queue.wait_idle_until(std::chrono::steady_clock::now() + kLimit) == WaitResult::idle;
 }
 
-
 }  // namespace
 
 class AsyncJobTest : public CppUnit::TestFixture {
