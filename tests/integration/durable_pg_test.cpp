@@ -186,6 +186,11 @@ public:
         server.stop();
         CPPUNIT_ASSERT(eventually([&] { return refused.load() > 0; }, std::chrono::seconds(10)));
         server.start();
+        // Each process comes back on its own backoff schedule (up to 5 s between attempts).
+        for (DemoProcess* demo : {a.get(), b.get()}) {
+            const bool back = demo->process().wait_for_log("connected again after", std::chrono::seconds(20));
+            CPPUNIT_ASSERT_MESSAGE(demo->log(), back);
+        }
         const std::size_t done_at_restart = files.done_counts().size();
         CPPUNIT_ASSERT(eventually([&] { return files.done_counts().size() >= done_at_restart + 40; },
                                   std::chrono::seconds(30)));
