@@ -53,6 +53,15 @@ Response queued_response(const std::string& id, QueueResult result) {
 
 Response bad_request(const std::string& why) { return Response::text(400, why + "\n"); }
 
+// The ms query parameter of /work and /wait (0 if absent); -1 unless it is a whole number of
+// milliseconds up to kMaxWorkMs.
+long work_ms(const Request& request) {
+    const std::string text = request.query("ms", "0");
+    if (text.empty() || text.size() > 7 || text.find_first_not_of("0123456789") != std::string::npos) return -1;
+    const long ms = std::stol(text);
+    return ms > kMaxWorkMs ? -1 : ms;
+}
+
 // Appends `line` whole, or not at all: "" on success, else what failed. The file lock keeps
 // other workers and other processes (a successor during a reload) from appending between the
 // size check and the write. A write that stops part-way (disk full, RLIMIT_FSIZE) is cut
@@ -101,12 +110,8 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
     router.get("/work", [&jobs, job_log, durable](const Request& request) {
         std::string id = job_id(request);
         if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
-        long ms = 0;
-        std::string ms_text = request.query("ms", "0");
-        if (ms_text.empty() || ms_text.size() > 7 || ms_text.find_first_not_of("0123456789") != std::string::npos ||
-            (ms = std::stol(ms_text)) > kMaxWorkMs) {
-            return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
-        }
+        const long ms = work_ms(request);
+        if (ms < 0) return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
         if (request.query("durable") == "1") {
             if (durable == nullptr) return Response::json(503, "{\"id\":\"" + id + "\",\"queued\":false,\"reason\":\"no_store\"}\n");
             return enqueue_durable(*durable, id, "work", {{"id", id}, {"ms", std::to_string(ms)}}, request.query("key"));
@@ -132,12 +137,8 @@ void add_demo_routes(Router& router, BackgroundQueue& jobs, const DemoOptions& o
     router.get("/wait", [&jobs, job_log](const Request& request) {
         std::string id = job_id(request);
         if (id.empty()) return bad_request("id: letters, digits, '-', '_' or '.', at most 64");
-        long ms = 0;
-        std::string ms_text = request.query("ms", "0");
-        if (ms_text.empty() || ms_text.size() > 7 || ms_text.find_first_not_of("0123456789") != std::string::npos ||
-            (ms = std::stol(ms_text)) > kMaxWorkMs) {
-            return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
-        }
+        const long ms = work_ms(request);
+        if (ms < 0) return bad_request("ms: a whole number of milliseconds up to " + std::to_string(kMaxWorkMs));
         QueueResult result = jobs.queue_async("wait:" + id, [id, ms, job_log](AsyncContext& ctx) {
             ctx.sleep_for(std::chrono::milliseconds(ms), [ctx, id, ms, job_log](const boost::system::error_code& ec) mutable {
                 if (ec) {
