@@ -177,7 +177,13 @@ private:
         CPPUNIT_ASSERT(eventually([&] { return load.answered_by(pid); }, kLimit));
         CPPUNIT_ASSERT_MESSAGE("the new process answered only after the old one exited", !old.exited());
         CPPUNIT_ASSERT_EQUAL(std::to_string(pid) + "\n", read_file(pid_file));
-        const FcgiResponse status = fcgi_get(socket, "/status");
+        // The old process may still accept for a moment after it logged the hand-over (it
+        // serves what it accepts), so ask until the successor answers.
+        FcgiResponse status;
+        CPPUNIT_ASSERT(eventually([&] {
+            status = fcgi_get(socket, "/status");
+            return status_number(status.body, "pid") == pid;
+        }, kLimit));
         CPPUNIT_ASSERT_EQUAL(1LL, status_number(status.body, "reload_generation"));
         CPPUNIT_ASSERT_EQUAL(static_cast<long long>(old.pid()), status_number(status.body, "predecessor_pid"));
         CPPUNIT_ASSERT(old.wait_exit(kLimit));
