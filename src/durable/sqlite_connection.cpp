@@ -69,13 +69,19 @@ Connection::Connection(const std::string& path) {
     try {
         if (sqlite3_db_readonly(db, "main") == 1) throw StoreError(where + ": file is read-only");
         sqlite3_busy_timeout(db, kBusyTimeoutMs);
-        Statement mode(db, "PRAGMA journal_mode=WAL");
-        if (!mode.step() || mode.text(0) != "wal") throw StoreError(where + ": cannot switch to WAL mode");
+        lock_fd = ::open((path + "-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fd < 0) throw StoreError(where + "-lock: " + std::strerror(errno));
+        {
+            // Switching a new file to WAL reads, then writes its header: two processes doing
+            // it at once got "database is locked" without waiting (the busy handler is not
+            // called for that upgrade), so it happens under the write lock.
+            FileLock lock(lock_fd);
+            Statement mode(db, "PRAGMA journal_mode=WAL");
+            if (!mode.step() || mode.text(0) != "wal") throw StoreError(where + ": cannot switch to WAL mode");
+        }
         exec(db, "PRAGMA synchronous=FULL");
         // Replaces the automatic checkpoint, which would run inside COMMIT under the write lock.
         sqlite3_wal_hook(db, note_wal_frames, this);
-        lock_fd = ::open((path + "-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (lock_fd < 0) throw StoreError(where + "-lock: " + std::strerror(errno));
     } catch (const StoreError& e) {
         sqlite3_close(db);
         if (lock_fd >= 0) ::close(lock_fd);

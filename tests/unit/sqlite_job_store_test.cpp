@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -39,6 +41,7 @@ class SqliteJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(corrupt_file_is_refused_naming_it);
     CPPUNIT_TEST(survives_reopen);
     CPPUNIT_TEST(the_wal_is_checkpointed_and_stays_bounded);
+    CPPUNIT_TEST(processes_opening_a_new_file_at_once_all_open_it);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -101,6 +104,47 @@ public:
         // A checkpoint starts at 1,000 frames (4 KiB pages and their headers): 1.5x that is slack.
         CPPUNIT_ASSERT_MESSAGE(std::to_string(wal.st_size), wal.st_size < 1500 * 4120);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(3200), store.counts().waiting);
+    }
+
+    // Switching a new file to WAL mode reads, then writes: without the write lock around it,
+    // some of eight processes opening a new file at once failed at once with "database is
+    // locked" (in the first round, every time we tried).
+    void processes_opening_a_new_file_at_once_all_open_it() {
+        constexpr int kRounds = 20;
+        constexpr int kProcesses = 8;
+        for (int round = 0; round < kRounds; ++round) {
+            TempDir dir;
+            int go[2];
+            CPPUNIT_ASSERT_EQUAL(0, pipe(go));
+            std::vector<pid_t> children;
+            for (int i = 0; i < kProcesses; ++i) {
+                const pid_t pid = fork();
+                if (pid == 0) {
+                    // Every child waits on the pipe, so that all open the file at the same moment.
+                    close(go[1]);
+                    char byte;
+                    while (read(go[0], &byte, 1) < 0 && errno == EINTR) {}
+                    try {
+                        SqliteJobStore store(dir.file("jobs.db"));
+                        _exit(0);
+                    } catch (const std::exception& e) {
+                        std::fprintf(stderr, "round %d: %s\n", round, e.what());
+                        _exit(1);
+                    }
+                }
+                CPPUNIT_ASSERT(pid > 0);
+                children.push_back(pid);
+            }
+            close(go[0]);
+            close(go[1]);  // end of file: every child goes
+            int failed = 0;
+            for (pid_t pid : children) {
+                int status = 0;
+                CPPUNIT_ASSERT_EQUAL(pid, waitpid(pid, &status, 0));
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+            }
+            CPPUNIT_ASSERT_EQUAL_MESSAGE("round " + std::to_string(round), 0, failed);
+        }
     }
 };
 
