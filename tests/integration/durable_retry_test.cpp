@@ -71,7 +71,9 @@ public:
     void unique_key_refuses_a_second_while_the_first_waits() {
         DurableFiles files;
         auto demo = files.start();
-        FcgiResponse first = demo->get("/work?durable=1&ms=400&id=u1&key=K");
+        // The key is held while u1 waits or runs: its 3 s leave the second enqueue a wide
+        // margin on a slow machine.
+        FcgiResponse first = demo->get("/work?durable=1&ms=3000&id=u1&key=K");
         CPPUNIT_ASSERT_EQUAL(202, first.status);
         FcgiResponse second = demo->get("/work?durable=1&ms=400&id=u2&key=K");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(second.body, 409, second.status);
