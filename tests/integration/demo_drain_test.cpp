@@ -101,7 +101,7 @@ public:
         DemoProcess demo({"--threads", "8"});
         CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), demo.get("/").body);
         auto sent = std::chrono::steady_clock::now();
-        CPPUNIT_ASSERT_EQUAL(0, demo.stop(SIGTERM, std::chrono::seconds(5)));
+        CPPUNIT_ASSERT_EQUAL(0, demo.stop(SIGTERM, std::chrono::seconds(20)));
         auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent);
         std::cout << " [idle SIGTERM to exit: " << took.count() << " ms] " << std::flush;
         CPPUNIT_ASSERT(!std::ifstream(demo.socket_path()).good());  // a created socket is removed
