@@ -12,7 +12,7 @@
 //        durable_store_bench child STORE JOBS   (one process of a throughput run; fd 0 paces it)
 #include "durable/durable_runner.hpp"
 #include "fcgihost/log.hpp"
-#include "durable/pg_job_store.hpp"
+#include "durable/open_job_store.hpp"
 #include "jobs/job_queue.hpp"
 #include "support/process.hpp"
 

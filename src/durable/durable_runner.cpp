@@ -5,7 +5,6 @@
 #include <boost/thread/lock_guard.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace fcgihost {
 namespace durable {
@@ -16,14 +15,14 @@ using Clock = std::chrono::steady_clock;
 // How soon jobs enqueued by other processes sharing the store are seen.
 constexpr std::chrono::milliseconds kPollInterval{200};
 constexpr std::chrono::milliseconds kMaintenanceInterval{1000};
-constexpr std::chrono::milliseconds kMaxBackoff{24LL * 3600 * 1000};
 
-void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock, Clock::time_point until) {
+}  // namespace
+
+void DurableRunner::wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock,
+                               Clock::time_point until) {
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now());
     if (left.count() > 0) cv.wait_for(lock, boost::chrono::microseconds(left.count()));
 }
-
-}  // namespace
 
 DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
                              std::size_t enqueue_capacity, detail::WorkerScheduling scheduling)
@@ -220,168 +219,6 @@ void DurableRunner::worker_main() {
     }
     lock.unlock();
     scheduler_.leave(slot);
-}
-
-void DurableRunner::run_one(const DurableJob& job) {
-    const CancellationToken token = source_.token();
-    Ending ending{job, Outcome::completed, "", {}};
-    try {
-        kinds_.at(job.kind)(job, token);
-    } catch (const JobCancelled&) {
-        ending.outcome = Outcome::released;  // it gave up: back to the store, no attempt used
-    } catch (const std::exception& e) {
-        ending.outcome = Outcome::failed;
-        ending.error = e.what();
-    } catch (...) {
-        ending.outcome = Outcome::failed;
-        ending.error = "unknown exception";
-    }
-    // Ending after the deadline cancelled it says nothing about the job: it runs again.
-    if (token.cancelled()) ending.outcome = Outcome::released;
-    if (ending.outcome == Outcome::failed) ending.retry_in = backoff(job.attempt);
-    if (ending.outcome == Outcome::completed) {
-        {
-            // Raised before worker_main lowers running_: the drain always finds the job in one.
-            boost::lock_guard<boost::mutex> lock(mutex_);
-            ++completing_;
-        }
-        completer_->submit(job);
-        return;
-    }
-    if (!record(ending)) {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        unrecorded_.push_back(ending);
-    }
-}
-
-bool DurableRunner::record(const Ending& e) {
-    const DurableJob& job = e.job;
-    bool dead = false;
-    try {
-        if (e.outcome == Outcome::completed) store_->complete({job.id}, owner_);
-        else if (e.outcome == Outcome::released) store_->release(job.id, owner_);
-        else dead = store_->fail(job.id, owner_, e.error, e.retry_in);
-    } catch (const std::exception& ex) {
-        log_error("durable job ", job.kind, ":", job.id, ": cannot record its end in the store (", ex.what(),
-                  "); trying again");
-        return false;
-    }
-    if (e.outcome == Outcome::failed && dead) {
-        log_error("durable job ", job.kind, ":", job.id, " dead after attempt ", job.attempt, ": ", e.error);
-    } else if (e.outcome == Outcome::failed) {
-        log_warn("durable job ", job.kind, ":", job.id, " attempt ", job.attempt, " failed: ", e.error, "; retry in ",
-                 e.retry_in.count(), " ms");
-    } else if (e.outcome == Outcome::released) {
-        log_info("durable job ", job.kind, ":", job.id, " cancelled; back in the store for the next start");
-    }
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    if (e.outcome == Outcome::completed) ++counts_.completed;
-    else if (e.outcome == Outcome::released) ++counts_.released;
-    else if (dead) ++counts_.dead;
-    else ++counts_.failed;
-    return true;
-}
-
-void DurableRunner::completions_committed(const std::vector<DurableJob>& jobs, std::size_t ours) {
-    if (ours < jobs.size()) {
-        log_warn("durable jobs: ", jobs.size() - ours, " job(s) finished here after their claim ran out and was",
-                 " taken over; their new owner ends them");
-    }
-    {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        counts_.completed += jobs.size();
-        completing_ -= jobs.size();
-    }
-    state_changed_.notify_all();
-}
-
-void DurableRunner::completions_failed(const std::vector<DurableJob>& jobs, const std::string& message) {
-    log_error("durable jobs: cannot record ", jobs.size(), " finished job(s) in the store (", message,
-              "); trying again, and they run again if this process ends first");
-    {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        for (const DurableJob& job : jobs) unrecorded_.push_back(Ending{job, Outcome::completed, "", {}});
-        completing_ -= jobs.size();
-    }
-    state_changed_.notify_all();
-}
-
-std::chrono::milliseconds DurableRunner::backoff(unsigned failed_attempt) const {
-    thread_local std::minstd_rand random{std::random_device{}()};
-    const unsigned doublings = std::min(failed_attempt == 0 ? 0u : failed_attempt - 1, 30u);
-    double delay = static_cast<double>(options_.retry_base.count()) * static_cast<double>(1ULL << doublings);
-    delay = std::min(delay, static_cast<double>(kMaxBackoff.count()));
-    // Jitter (+-25%) keeps jobs that failed together from retrying in lockstep.
-    std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    return std::chrono::milliseconds(static_cast<long long>(delay * jitter(random)));
-}
-
-bool DurableRunner::idle_locked() const {
-    if (running_ > 0 || !ready_.empty() || completing_ > 0) return false;
-    // With --workers 0 nothing is ever claimed here, so "nothing due" is never learnt.
-    return workers_count_ == 0 || stop_claiming_ || (nothing_due_ && !wake_);
-}
-
-void DurableRunner::request_stop() { source_.request_stop(); }
-
-void DurableRunner::close() {
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    closed_ = true;
-}
-
-WaitResult DurableRunner::wait_idle_until(std::chrono::steady_clock::time_point deadline, unsigned step) {
-    boost::unique_lock<boost::mutex> lock(mutex_);
-    while (!idle_locked()) {
-        if (step != 0 && skipped_through_ >= step) return WaitResult::interrupted;
-        if (Clock::now() >= deadline) return WaitResult::deadline;
-        wait_until(state_changed_, lock, deadline);
-    }
-    return WaitResult::idle;
-}
-
-void DurableRunner::interrupt_wait(unsigned through_step) {
-    {
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        if (through_step > skipped_through_) skipped_through_ = through_step;
-    }
-    state_changed_.notify_all();
-}
-
-void DurableRunner::cancel() {
-    std::deque<DurableJob> unstarted;
-    {
-        // Before the tokens flip: a job that ends on its cancel goes back to the store, and
-        // a claim started after that would take it again only to put it back once more.
-        boost::lock_guard<boost::mutex> lock(mutex_);
-        stop_claiming_ = true;
-        unstarted.swap(ready_);
-    }
-    source_.cancel();
-    for (const DurableJob& job : unstarted) {
-        if (!record(Ending{job, Outcome::released, "", {}})) {
-            boost::lock_guard<boost::mutex> lock(mutex_);
-            unrecorded_.push_back(Ending{job, Outcome::released, "", {}});
-        }
-    }
-    state_changed_.notify_all();
-}
-
-bool DurableRunner::finished() {
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    return running_ == 0;
-}
-
-std::string DurableRunner::summary() {
-    RunCounts c = run_counts();
-    std::string left = "?";
-    try {
-        left = std::to_string(store_->counts().left());
-    } catch (const std::exception& e) {
-        log_warn("durable jobs: cannot count what is left: ", e.what());
-    }
-    return " durable_completed=" + std::to_string(c.completed) + " durable_failed=" + std::to_string(c.failed) +
-           " durable_dead=" + std::to_string(c.dead) + " durable_released=" + std::to_string(c.released) +
-           " durable_left=" + left;
 }
 
 }  // namespace durable

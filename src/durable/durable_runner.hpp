@@ -18,6 +18,9 @@
 // record (disk full) is logged, kept and retried by the dispatcher; until then the row
 // stays running under this process, and if the process dies first the job runs again:
 // at least once, never lost.
+// Sources: durable_runner.cpp (start, enqueue, the dispatcher and worker threads),
+// durable_runner_endings.cpp (a job's end, recorded in the store), durable_runner_drain.cpp
+// (what the drain calls).
 #pragma once
 
 #include "durable/completion_batcher.hpp"
@@ -82,7 +85,6 @@ private:
 
     void dispatcher_main();
     void maintain();
-    void claim_due();
     void worker_main();
     void run_one(const DurableJob& job);
     bool record(const Ending& ending);  // false if the store refused
@@ -90,6 +92,9 @@ private:
     void completions_failed(const std::vector<DurableJob>& jobs, const std::string& message);
     std::chrono::milliseconds backoff(unsigned failed_attempt) const;
     bool idle_locked() const;
+    // Sleeps on `cv` until `until` at the latest; returns early on a notify (or spuriously).
+    static void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock,
+                           std::chrono::steady_clock::time_point until);
 
     const std::unique_ptr<JobStore> store_;
     const DurableOptions options_;

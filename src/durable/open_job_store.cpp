@@ -1,5 +1,8 @@
+#include "durable/open_job_store.hpp"
+
 #include "durable/pg_job_store.hpp"
 #include "durable/sqlite_job_store.hpp"
+#include "durable/store_address.hpp"
 
 namespace fcgihost {
 

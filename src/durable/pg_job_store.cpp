@@ -2,58 +2,25 @@
 
 #include "durable/pg_claim_ledger.hpp"
 #include "durable/pg_connection.hpp"
+#include "durable/pg_job_store_lease.hpp"
+#include "durable/pg_job_store_sql.hpp"
 #include "durable/pg_listener.hpp"
 #include "durable/pg_reconnect.hpp"
+#include "durable/store_address.hpp"
 #include "fcgihost/log.hpp"
 
-#include <boost/thread/lock_guard.hpp>
+#include <algorithm>
 
 namespace fcgihost {
 
 using durable::PgConnection;
 using durable::PgParams;
 using durable::PgResult;
+using durable::kDurableCommit;
+using durable::kRescueLock;
 using durable::pg_transaction;
 
 namespace {
-
-// The server's clock in unix ms: every host sharing the store uses the same one.
-#define NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
-
-const std::int64_t kMigrateLock = 0x66636768'00000001;  // "fcgh" + 1
-const std::int64_t kRescueLock = 0x66636768'00000002;
-// Sessions commit with synchronous_commit=off (see pg_connection.cpp); what the store
-// promises to keep waits for its WAL flush, inside its transaction.
-const char* const kDurableCommit = "SET LOCAL synchronous_commit = on";
-
-const char* const kSchema[] = {
-    "CREATE TABLE fcgihost_jobs ("
-    " id bigserial PRIMARY KEY,"
-    " kind text NOT NULL,"
-    " payload bytea NOT NULL,"
-    " unique_key text,"
-    " priority integer NOT NULL DEFAULT 0,"
-    " state text NOT NULL CHECK (state IN ('waiting', 'running', 'dead')),"
-    " failures integer NOT NULL DEFAULT 0,"
-    " max_attempts integer NOT NULL,"
-    " run_at bigint NOT NULL,"
-    " created_at bigint NOT NULL,"
-    " last_error text NOT NULL DEFAULT '',"
-    " owner_host text, owner_pid bigint, owner_start text, lease_until bigint)",
-    "CREATE INDEX fcgihost_jobs_due ON fcgihost_jobs (priority DESC, run_at, id) WHERE state = 'waiting'",
-    "CREATE UNIQUE INDEX fcgihost_jobs_unique ON fcgihost_jobs (unique_key) WHERE state IN ('waiting', 'running')",
-    "CREATE INDEX fcgihost_jobs_owner ON fcgihost_jobs (owner_host, owner_pid, owner_start) WHERE state = 'running'",
-    // Every claim and end leaves a dead tuple; SKIP LOCKED scans slow down as they pile up.
-    "ALTER TABLE fcgihost_jobs SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,"
-    " autovacuum_vacuum_cost_delay = 0)",
-    "CREATE TABLE fcgihost_processes ("
-    " host text NOT NULL, pid bigint NOT NULL, start text NOT NULL, heartbeat bigint NOT NULL,"
-    " PRIMARY KEY (host, pid, start))",
-};
-
-const char* const kJobColumns =
-    "id, kind, payload, failures, state, max_attempts, priority, coalesce(unique_key, ''), run_at, created_at,"
-    " last_error, coalesce(owner_host, ''), coalesce(owner_pid, 0), coalesce(owner_start, ''), " NOW_MS;
 
 const char* const kHeartbeat =
     "INSERT INTO fcgihost_processes (host, pid, start, heartbeat) VALUES ($1, $2, $3, " NOW_MS ")"
@@ -62,106 +29,9 @@ const char* const kHeartbeat =
 const char* const kFreeRow =
     "state = 'waiting', owner_host = NULL, owner_pid = NULL, owner_start = NULL, lease_until = NULL";
 
-const char* state_condition(StoredState state) {
-    switch (state) {
-        case StoredState::waiting: return "state = 'waiting' AND failures = 0 AND run_at <= " NOW_MS;
-        case StoredState::scheduled: return "state = 'waiting' AND failures = 0 AND run_at > " NOW_MS;
-        case StoredState::retrying: return "state = 'waiting' AND failures > 0";
-        case StoredState::running: return "state = 'running'";
-        case StoredState::dead: return "state = 'dead'";
-    }
-    return "false";
-}
-
-StoredJob read_job(const PgResult& r, int row) {
-    StoredJob j;
-    j.job.id = r.integer(row, 0);
-    j.job.kind = r.text(row, 1);
-    j.job.payload = r.bytes(row, 2);
-    j.job.attempt = static_cast<unsigned>(r.integer(row, 3)) + 1;
-    j.max_attempts = static_cast<unsigned>(r.integer(row, 5));
-    j.priority = static_cast<int>(r.integer(row, 6));
-    j.unique_key = r.text(row, 7);
-    // Shown in this host's clock, like every other time the tools print.
-    const std::int64_t skew = unix_ms_now() - r.integer(row, 14);
-    j.run_at_ms = r.integer(row, 8) + skew;
-    j.created_ms = r.integer(row, 9) + skew;
-    j.last_error = r.text(row, 10);
-    j.owner = JobOwner{r.text(row, 11), r.integer(row, 12), r.text(row, 13)};
-    const std::string state = r.text(row, 4);
-    if (state == "running") j.state = StoredState::running;
-    else if (state == "dead") j.state = StoredState::dead;
-    else if (r.integer(row, 3) > 0) j.state = StoredState::retrying;
-    else j.state = r.integer(row, 8) > r.integer(row, 14) ? StoredState::scheduled : StoredState::waiting;
-    return j;
-}
-
 PgParams owner_params(const JobOwner& o) { return std::move(PgParams().text(o.host).integer(o.pid).text(o.start)); }
 
 }  // namespace
-
-bool is_postgres_store(const std::string& s) {
-    return s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0 || s.find("host=") != std::string::npos ||
-           s.find("dbname=") != std::string::npos;
-}
-
-std::string redacted_store(const std::string& s) {
-    std::string out = s;
-    if (s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0) {
-        // postgresql://user:PASSWORD@host/...: the userinfo ends at the last '@' before the path.
-        const std::size_t from = s.find("://") + 3;
-        const std::size_t path = s.find_first_of("/?", from);
-        const std::size_t at = s.rfind('@', path == std::string::npos ? std::string::npos : path);
-        if (at != std::string::npos && at >= from) {
-            const std::size_t colon = s.find(':', from);
-            if (colon != std::string::npos && colon < at) out = s.substr(0, colon + 1) + "***" + s.substr(at);
-        }
-    }
-    // password=... as a keyword or as a URI query parameter.
-    for (std::size_t at = out.find("password="); at != std::string::npos; at = out.find("password=", at + 1)) {
-        const std::size_t value = at + 9;
-        std::size_t end = value;
-        if (end < out.size() && out[end] == '\'') {
-            for (++end; end < out.size() && out[end] != '\''; ++end) {
-                if (out[end] == '\\') ++end;
-            }
-            if (end < out.size()) ++end;
-        } else {
-            end = out.find_first_of(" &", value);
-            if (end == std::string::npos) end = out.size();
-        }
-        out = out.substr(0, value) + "***" + out.substr(std::min(end, out.size()));
-    }
-    return out;
-}
-
-// A connection out of the pool for the length of one call.
-class PgJobStore::Lease {
-public:
-    explicit Lease(const PgJobStore& store) : store_(store) {
-        {
-            boost::lock_guard<boost::mutex> lock(store_.pool_mutex_);
-            if (!store_.idle_.empty()) {
-                connection_ = std::move(store_.idle_.back());
-                store_.idle_.pop_back();
-            }
-        }
-        if (connection_ && (connection_->broken() || connection_->idle_input_pending())) connection_.reset();
-        if (!connection_) connection_ = store_.reconnect_->attempt();
-    }
-    ~Lease() {
-        // A connection the server dropped, or one left inside a transaction, is not reused.
-        if (connection_->broken() || PQtransactionStatus(connection_->raw()) != PQTRANS_IDLE) return;
-        boost::lock_guard<boost::mutex> lock(store_.pool_mutex_);
-        store_.idle_.push_back(std::move(connection_));
-    }
-    PgConnection& operator*() { return *connection_; }
-    PgConnection* operator->() { return connection_.get(); }
-
-private:
-    const PgJobStore& store_;
-    std::unique_ptr<PgConnection> connection_;
-};
 
 PgJobStore::PgJobStore(std::string conninfo, Options options)
     : conninfo_(std::move(conninfo)),
@@ -181,27 +51,6 @@ PgJobStore::PgJobStore(std::string conninfo, Options options)
 PgJobStore::~PgJobStore() = default;
 
 std::unique_ptr<PgConnection> PgJobStore::connect() const { return std::make_unique<PgConnection>(conninfo_, shown_); }
-
-void PgJobStore::migrate() {
-    // Not through reconnect_: a server unreachable at start is one error, not an outage.
-    std::unique_ptr<PgConnection> c = connect();
-    pg_transaction(*c, [&] {
-        c->exec("SELECT pg_advisory_xact_lock($1)", PgParams().integer(kMigrateLock));
-        c->exec("CREATE TABLE IF NOT EXISTS fcgihost_schema (version integer NOT NULL)");
-        PgResult v = c->exec("SELECT max(version) FROM fcgihost_schema");
-        const std::int64_t version = v.is_null(0, 0) ? 0 : v.integer(0, 0);
-        if (version > kSchemaVersion) {
-            throw StoreError("schema version " + std::to_string(version) + " is newer than this build (" +
-                             std::to_string(kSchemaVersion) + ")");
-        }
-        if (version < 1) {
-            for (const char* sql : kSchema) c->exec(sql);
-            c->exec("INSERT INTO fcgihost_schema (version) VALUES (1)");
-        }
-    });
-    boost::lock_guard<boost::mutex> lock(pool_mutex_);
-    idle_.push_back(std::move(c));
-}
 
 std::vector<EnqueueResult> PgJobStore::enqueue_batch(const std::vector<NewJob>& jobs) {
     std::vector<EnqueueResult> results;
@@ -422,64 +271,6 @@ void PgJobStore::set_wakeup(std::function<void()> wake, std::chrono::millisecond
     } catch (const std::exception& e) {
         log_warn("durable jobs: no wake-ups (", e.what(), "); polling every ", poll_interval.count(), " ms");
     }
-}
-
-StoredCounts PgJobStore::counts() {
-    Lease c(*this);
-    PgResult r = c->exec("SELECT state, failures > 0, run_at > " NOW_MS ", count(*) FROM fcgihost_jobs GROUP BY 1, 2, 3");
-    StoredCounts counts;
-    for (int i = 0; i < r.rows(); ++i) {
-        const std::string state = r.text(i, 0);
-        const auto n = static_cast<std::uint64_t>(r.integer(i, 3));
-        if (state == "running") counts.running += n;
-        else if (state == "dead") counts.dead += n;
-        else if (r.text(i, 1) == "t") counts.retrying += n;
-        else if (r.text(i, 2) == "t") counts.scheduled += n;
-        else counts.waiting += n;
-    }
-    return counts;
-}
-
-std::vector<StoredJob> PgJobStore::list(std::optional<StoredState> state, std::size_t limit) {
-    Lease c(*this);
-    PgResult r = c->exec(std::string("SELECT ") + kJobColumns + " FROM fcgihost_jobs WHERE " +
-                             (state ? state_condition(*state) : "true") + " ORDER BY id LIMIT $1",
-                         PgParams().integer(static_cast<std::int64_t>(limit)));
-    std::vector<StoredJob> jobs;
-    for (int i = 0; i < r.rows(); ++i) jobs.push_back(read_job(r, i));
-    return jobs;
-}
-
-std::optional<StoredJob> PgJobStore::show(std::int64_t id) {
-    Lease c(*this);
-    PgResult r = c->exec(std::string("SELECT ") + kJobColumns + " FROM fcgihost_jobs WHERE id = $1",
-                         PgParams().integer(id));
-    if (r.rows() == 0) return std::nullopt;
-    return read_job(r, 0);
-}
-
-bool PgJobStore::retry_dead(std::int64_t id) {
-    Lease c(*this);
-    bool done = false;
-    pg_transaction(*c, [&] {
-        c->exec(kDurableCommit);
-        done = c->exec("UPDATE fcgihost_jobs SET state = 'waiting', failures = 0, run_at = " NOW_MS
-                       " WHERE id = $1 AND state = 'dead'",
-                       PgParams().integer(id))
-                   .affected() > 0;
-    });
-    return done;
-}
-
-bool PgJobStore::remove(std::int64_t id) {
-    Lease c(*this);
-    bool done = false;
-    pg_transaction(*c, [&] {
-        c->exec(kDurableCommit);
-        done = c->exec("DELETE FROM fcgihost_jobs WHERE id = $1 AND state <> 'running'", PgParams().integer(id))
-                   .affected() > 0;
-    });
-    return done;
 }
 
 }  // namespace fcgihost

@@ -1,5 +1,8 @@
 // PgJobStore: the JobStore shared by several hosts, in PostgreSQL (--job-store
 // postgresql://... or a libpq keyword string). open_job_store() picks it or SqliteJobStore.
+// Sources: pg_job_store.cpp (opening, and what the runner calls), pg_job_store_schema.cpp
+// (the tables and their migration), pg_job_store_admin.cpp (what operators call: counts,
+// list, show, retry, delete).
 //
 // DESIGN
 // - Tables fcgihost_jobs, fcgihost_processes and fcgihost_schema, created and migrated at
@@ -44,13 +47,6 @@ class PgConnection;
 class PgListener;
 class PgReconnect;
 }
-
-// True if `store` names a PostgreSQL database rather than a SQLite file.
-bool is_postgres_store(const std::string& store);
-// `store` fit for a log line or /status: any password replaced by "***".
-std::string redacted_store(const std::string& store);
-// A PgJobStore or a SqliteJobStore, by the form of `store`. Throws StoreError.
-std::unique_ptr<JobStore> open_job_store(const std::string& store);
 
 class PgJobStore : public JobStore {
 public:

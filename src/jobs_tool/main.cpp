@@ -6,7 +6,7 @@
 //   fcgihost-jobs --job-store PATH delete ID      removes a job that is not running
 // Exit status: 0 done, 1 no such job (or not in a state that allows it), 2 bad usage or
 // a store that cannot be opened.
-#include "durable/pg_job_store.hpp"
+#include "durable/open_job_store.hpp"
 
 #include <cstdio>
 #include <cstdlib>

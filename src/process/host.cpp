@@ -1,7 +1,8 @@
 #include "fcgihost/host.hpp"
 
 #include "durable/durable_runner.hpp"
-#include "durable/pg_job_store.hpp"
+#include "durable/open_job_store.hpp"
+#include "durable/store_address.hpp"
 #include "fastcgi/listen_policy.hpp"
 #include "fastcgi/listener.hpp"
 #include "fastcgi/server.hpp"

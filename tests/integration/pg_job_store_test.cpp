@@ -1,4 +1,4 @@
-// PgJobStore (include/fcgihost/pg_job_store.hpp) on a real PostgreSQL 15 started by the test:
+// PgJobStore (src/durable/pg_job_store.hpp) on a real PostgreSQL 15 started by the test:
 // the shared store contract, then what only a server shared by several processes has.
 #include "durable/pg_job_store.hpp"
 
@@ -36,8 +36,6 @@ CPPUNIT_TEST_SUITE_NAMED_REGISTRATION(PgJobStoreContractTest, "integration");
 
 class PgJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(PgJobStoreTest);
-    CPPUNIT_TEST(store_names_choose_the_store);
-    CPPUNIT_TEST(passwords_are_redacted);
     CPPUNIT_TEST(unreachable_server_fails_fast_without_the_password);
     CPPUNIT_TEST(processes_starting_together_on_an_empty_database_do_not_race);
     CPPUNIT_TEST(newer_schema_is_refused);
@@ -47,26 +45,6 @@ class PgJobStoreTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE_END();
 
 public:
-    void store_names_choose_the_store() {
-        CPPUNIT_ASSERT(is_postgres_store("postgresql://db.example/jobs"));
-        CPPUNIT_ASSERT(is_postgres_store("postgres://u@db/jobs"));
-        CPPUNIT_ASSERT(is_postgres_store("host=/run/postgresql dbname=jobs"));
-        CPPUNIT_ASSERT(!is_postgres_store("/var/lib/app/jobs.db"));
-        CPPUNIT_ASSERT(!is_postgres_store("jobs.db"));
-    }
-
-    void passwords_are_redacted() {
-        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://app:***@db.example:5432/jobs"),
-                             redacted_store("postgresql://app:s3cr%40t@db.example:5432/jobs"));
-        CPPUNIT_ASSERT_EQUAL(std::string("postgres://app@db/jobs"), redacted_store("postgres://app@db/jobs"));
-        CPPUNIT_ASSERT_EQUAL(std::string("postgresql://db/jobs?user=app&password=***&sslmode=require"),
-                             redacted_store("postgresql://db/jobs?user=app&password=hunter2&sslmode=require"));
-        CPPUNIT_ASSERT_EQUAL(std::string("host=db password=*** dbname=jobs"),
-                             redacted_store("host=db password=hunter2 dbname=jobs"));
-        CPPUNIT_ASSERT_EQUAL(std::string("host=db password=*** dbname=jobs"),
-                             redacted_store("host=db password='hun ter\\'2' dbname=jobs"));
-    }
-
     void unreachable_server_fails_fast_without_the_password() {
         TempDir dir;  // no server listens here
         const auto start = std::chrono::steady_clock::now();
