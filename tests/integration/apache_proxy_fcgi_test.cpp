@@ -110,7 +110,8 @@ public:
 
     void work_answers_202_before_its_done_line() {
         const std::string job_log = app_->file("jobs.log");
-        HttpResponse queued = apache_->get("/work?ms=1000&id=px1");
+        // 3 s: the margin for a slow answer path; the job must outlast the 202's way out.
+        HttpResponse queued = apache_->get("/work?ms=3000&id=px1");
         // Read at once: the 202 has to arrive while the job still sleeps.
         std::size_t done_at_answer = count_exact_lines(job_log, "done px1");
         CPPUNIT_ASSERT_EQUAL(202, queued.status);

@@ -97,12 +97,12 @@ private:
     void expect_serves(const std::vector<std::string>& args, const std::vector<std::string>& env,
                        const std::string& host = "0.0.0.0") {
         TempDir tmp;
-        const int port = free_local_port();
-        const std::string where = host + ":" + std::to_string(port);
-        std::vector<std::string> argv = {demo_binary(), "--listen", where, "--job-log", tmp.file("jobs.log")};
+        std::vector<std::string> argv = {demo_binary(), "--job-log", tmp.file("jobs.log")};
         argv.insert(argv.end(), args.begin(), args.end());
-        ChildProcess demo(argv, tmp.file("demo.log"), env);
-        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on tcp:" + where, kStartLimit));
+        int port = 0;
+        std::unique_ptr<ChildProcess> started = start_on_free_port(host, argv, tmp.file("demo.log"), env, port, kStartLimit);
+        ChildProcess& demo = *started;
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "listening on tcp:" + host + ":" + std::to_string(port)));
         FcgiConnection c = FcgiConnection::connect_tcp("127.0.0.1", port);
         FcgiResponse r = c.request(cgi_params("GET", "/"));
         CPPUNIT_ASSERT_EQUAL(200, r.status);

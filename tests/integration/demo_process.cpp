@@ -1,5 +1,7 @@
 #include "integration/demo_process.hpp"
 
+#include "support/http_client.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -26,6 +28,23 @@ DemoProcess::DemoProcess(const std::vector<std::string>& extra_args)
 int DemoProcess::stop(int sig, std::chrono::milliseconds limit) {
     process_->signal(sig);
     return process_->wait_exit(limit) ? process_->exit_code() : -1;
+}
+
+std::unique_ptr<ChildProcess> start_on_free_port(const std::string& host, std::vector<std::string> argv,
+                                                 const std::string& log_path, const std::vector<std::string>& env,
+                                                 int& port, std::chrono::milliseconds limit) {
+    argv.push_back("--listen");
+    argv.push_back("");
+    std::unique_ptr<ChildProcess> demo;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port = free_local_port();
+        argv.back() = host + ":" + std::to_string(port);
+        demo.reset(new ChildProcess(argv, log_path, env));
+        const std::string listening = "listening on tcp:" + argv.back();
+        eventually([&] { return demo->exited() || demo->log().find(listening) != std::string::npos; }, limit);
+        if (!demo->exited() || demo->log().find("Address already in use") == std::string::npos) break;
+    }
+    return demo;
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit,

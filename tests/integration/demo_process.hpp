@@ -46,6 +46,16 @@ private:
     std::unique_ptr<ChildProcess> process_;
 };
 
+// A demo started with `argv` plus --listen HOST:PORT on a loopback port that was free a
+// moment ago, waited for until it listens or ends (at most `limit` per attempt). Between
+// that probe and the demo's bind another process can take the port (the local end of any
+// connect will do): the demo then exits 1 with "Address already in use", and a new port is
+// tried, three times at most. `port` is the last one tried; the process is returned
+// listening, or as it ended.
+std::unique_ptr<ChildProcess> start_on_free_port(const std::string& host, std::vector<std::string> argv,
+                                                 const std::string& log_path, const std::vector<std::string>& env,
+                                                 int& port, std::chrono::milliseconds limit);
+
 // Calls `condition` until it is true or `limit` passes, checking every `step`. For state
 // that can only be observed by asking (a counter behind /status); returns the last result.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit,

@@ -66,18 +66,6 @@ OwnedFd held_socket(const std::string& path) {
     return fd;
 }
 
-// A loopback port that was free a moment ago (another process could take it meanwhile).
-int free_tcp_port() {
-    OwnedFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CPPUNIT_ASSERT_EQUAL(0, bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr));
-    socklen_t len = sizeof addr;
-    CPPUNIT_ASSERT_EQUAL(0, getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len));
-    return ntohs(addr.sin_port);
-}
-
 // SIGTERM, then the exit status (-1 if it did not exit within the limit).
 int terminate(ChildProcess& process) {
     process.signal(SIGTERM);
@@ -204,43 +192,43 @@ public:
 
     void listen_serves_tcp() {
         TempDir tmp;
-        int port = free_tcp_port();
-        std::string where = "127.0.0.1:" + std::to_string(port);
-        ChildProcess demo({demo_binary(), "--listen", where, "--job-log", tmp.file("jobs.log")}, tmp.file("demo.log"),
-                          {"FCGI_WEB_SERVER_ADDRS"});
-        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on tcp:" + where, kStartLimit));
+        int port = 0;
+        std::unique_ptr<ChildProcess> demo = start_on_free_port(
+            "127.0.0.1", {demo_binary(), "--job-log", tmp.file("jobs.log")}, tmp.file("demo.log"),
+            {"FCGI_WEB_SERVER_ADDRS"}, port, kStartLimit);
+        CPPUNIT_ASSERT_MESSAGE(demo->log(), contains(demo->log(), "listening on tcp:127.0.0.1:" + std::to_string(port)));
         FcgiConnection c = FcgiConnection::connect_tcp("127.0.0.1", port);
         FcgiResponse r = c.request(cgi_params("GET", "/"));
         CPPUNIT_ASSERT_EQUAL(200, r.status);
         CPPUNIT_ASSERT_EQUAL(std::string("hello\n"), r.body);
-        CPPUNIT_ASSERT_EQUAL(0, terminate(demo));
+        CPPUNIT_ASSERT_EQUAL(0, terminate(*demo));
     }
 
     void listen_refuses_peers_outside_web_server_addrs() {
         TempDir tmp;
-        int port = free_tcp_port();
-        std::string where = "127.0.0.1:" + std::to_string(port);
-        ChildProcess demo({demo_binary(), "--listen", where, "--job-log", tmp.file("jobs.log")}, tmp.file("demo.log"),
-                          {"FCGI_WEB_SERVER_ADDRS=10.0.0.1"});
-        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on tcp:" + where, kStartLimit));
+        int port = 0;
+        std::unique_ptr<ChildProcess> demo = start_on_free_port(
+            "127.0.0.1", {demo_binary(), "--job-log", tmp.file("jobs.log")}, tmp.file("demo.log"),
+            {"FCGI_WEB_SERVER_ADDRS=10.0.0.1"}, port, kStartLimit);
+        CPPUNIT_ASSERT_MESSAGE(demo->log(), contains(demo->log(), "listening on tcp:127.0.0.1:" + std::to_string(port)));
         FcgiConnection c = FcgiConnection::connect_tcp("127.0.0.1", port);
         c.send_raw(fcgi_request_bytes(cgi_params("GET", "/"), "", false, 1));
         CPPUNIT_ASSERT_EQUAL(std::string(), c.read_some(std::chrono::seconds(10)));
         CPPUNIT_ASSERT_MESSAGE("a refused peer must be closed, not left waiting", c.peer_closed(std::chrono::seconds(10)));
-        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("FCGI_WEB_SERVER_ADDRS", kStartLimit));
-        CPPUNIT_ASSERT_EQUAL(0, terminate(demo));
+        CPPUNIT_ASSERT_MESSAGE(demo->log(), demo->wait_for_log("FCGI_WEB_SERVER_ADDRS", kStartLimit));
+        CPPUNIT_ASSERT_EQUAL(0, terminate(*demo));
     }
 
     void stop_refuses_backlogged_peers_outside_web_server_addrs() {
         // The stop takes the connections still in the backlog itself (close_listener_locked);
         // it must refuse the same peers as a normal accept.
         TempDir tmp;
-        int port = free_tcp_port();
-        std::string where = "127.0.0.1:" + std::to_string(port);
-        ChildProcess demo({demo_binary(), "--listen", where, "--threads", "1", "--max-body", "8M", "--job-log",
-                           tmp.file("jobs.log")},
-                          tmp.file("demo.log"), {"FCGI_WEB_SERVER_ADDRS=127.0.0.1"});
-        CPPUNIT_ASSERT_MESSAGE(demo.log(), demo.wait_for_log("listening on tcp:" + where, kStartLimit));
+        int port = 0;
+        std::unique_ptr<ChildProcess> started = start_on_free_port(
+            "127.0.0.1", {demo_binary(), "--threads", "1", "--max-body", "8M", "--job-log", tmp.file("jobs.log")},
+            tmp.file("demo.log"), {"FCGI_WEB_SERVER_ADDRS=127.0.0.1"}, port, kStartLimit);
+        ChildProcess& demo = *started;
+        CPPUNIT_ASSERT_MESSAGE(demo.log(), contains(demo.log(), "listening on tcp:127.0.0.1:" + std::to_string(port)));
         // The only request thread takes a 4 MiB echo whose answer is not read yet: once its
         // answer has begun, it is inside that request and accepts nothing. (Until the whole
         // request has come, the thread is free: it does not wait for a body.)

@@ -69,7 +69,9 @@ public:
         DurableFiles files(PostgresProcess::shared().create_database() + " password=hunter2");
         auto a = files.start({"--workers", "1"});
         auto b = files.start({"--workers", "1"});
-        FcgiResponse first = a->get("/work?durable=1&ms=1500&id=u1&key=same");
+        // The key is held while u1 waits or runs: its 4 s leave b's enqueue a wide margin
+        // on a slow machine.
+        FcgiResponse first = a->get("/work?durable=1&ms=4000&id=u1&key=same");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(first.body, 202, first.status);
         FcgiResponse second = b->get("/work?durable=1&ms=1&id=u2&key=same");
         CPPUNIT_ASSERT_MESSAGE(second.body, second.status != 202 || second.body.find("duplicate") != std::string::npos);

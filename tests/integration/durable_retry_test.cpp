@@ -7,6 +7,12 @@
 
 using namespace fcgihost::testing_support;
 
+namespace {
+
+constexpr auto kLogLimit = std::chrono::seconds(20);
+
+}  // namespace
+
 class DurableRetryTest : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(DurableRetryTest);
     CPPUNIT_TEST(job_failing_twice_then_succeeding_shows_attempts_and_backoff);
@@ -21,10 +27,13 @@ public:
         auto demo = files.start();
         CPPUNIT_ASSERT_EQUAL(202, demo->get("/fail?durable=1&times=2&id=f").status);
         CPPUNIT_ASSERT(eventually([&] { return files.all_done({"f"}); }, std::chrono::seconds(20)));
-        const std::string log = demo->log();
-        CPPUNIT_ASSERT_MESSAGE(log, log.find("attempt 1 failed: job f failed on purpose (attempt 1 of 2") != std::string::npos);
-        CPPUNIT_ASSERT(log.find("attempt 2 failed: job f failed on purpose (attempt 2 of 2") != std::string::npos);
-        CPPUNIT_ASSERT(log.find("; retry in ") != std::string::npos);
+        // A failed attempt is logged after the store has it: the retry can run on another
+        // worker, and be done, before the line is written. So the lines are awaited.
+        CPPUNIT_ASSERT_MESSAGE(demo->log(), demo->process().wait_for_log(
+                                                "attempt 1 failed: job f failed on purpose (attempt 1 of 2", kLogLimit));
+        CPPUNIT_ASSERT_MESSAGE(demo->log(), demo->process().wait_for_log(
+                                                "attempt 2 failed: job f failed on purpose (attempt 2 of 2", kLogLimit));
+        CPPUNIT_ASSERT(demo->log().find("; retry in ") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), files.done_counts().at("f"));
         CPPUNIT_ASSERT_EQUAL(0, demo->stop(SIGTERM));
     }
@@ -37,7 +46,9 @@ public:
                                   std::chrono::seconds(20)));
         CPPUNIT_ASSERT(demo->get("/status?format=prometheus").body.find("fcgihost_durable_jobs{state=\"dead\"} 1") !=
                        std::string::npos);
-        CPPUNIT_ASSERT(demo->log().find("dead after attempt 2: job d failed on purpose") != std::string::npos);
+        // /status reads the store, which has the job dead before its line is logged.
+        CPPUNIT_ASSERT_MESSAGE(demo->log(),
+                               demo->process().wait_for_log("dead after attempt 2: job d failed on purpose", kLogLimit));
         std::string out;
         CPPUNIT_ASSERT_EQUAL(0, run_jobs_tool({"--job-store", files.store(), "list", "dead"}, out));
         CPPUNIT_ASSERT_MESSAGE(out, out.find("dead fail attempt=2/2") != std::string::npos);
@@ -60,7 +71,9 @@ public:
     void unique_key_refuses_a_second_while_the_first_waits() {
         DurableFiles files;
         auto demo = files.start();
-        FcgiResponse first = demo->get("/work?durable=1&ms=400&id=u1&key=K");
+        // The key is held while u1 waits or runs: its 3 s leave the second enqueue a wide
+        // margin on a slow machine.
+        FcgiResponse first = demo->get("/work?durable=1&ms=3000&id=u1&key=K");
         CPPUNIT_ASSERT_EQUAL(202, first.status);
         FcgiResponse second = demo->get("/work?durable=1&ms=400&id=u2&key=K");
         CPPUNIT_ASSERT_EQUAL_MESSAGE(second.body, 409, second.status);

@@ -127,15 +127,17 @@ public:
     }
 
 private:
-    // A 4 s job in the old process; fresh and kept HTTP clients ask /status without a pause
-    // through the front end; SIGUSR2; the new pid answers while the old one drains; the old
+    // Fresh and kept HTTP clients ask /status without a pause through the front end; a 4 s
+    // job in the old process; SIGUSR2; the new pid answers while the old one drains; the old
     // one writes its done line and exits 0; nothing failed, before, during or after.
     static void check_reload(ChildProcess& old, const FrontEnd& front, const std::string& job_log) {
-        const HttpResponse queued = http_get(front.host, front.port, "/work?ms=4000&id=long");
-        CPPUNIT_ASSERT_EQUAL_MESSAGE(front.error_log(), 202, queued.status);
         StatusLoad load(http_status_client(front.host, front.port), kFreshClients, kKeptClients);
         // Warm: the front end holds kept connections to the old process before the signal.
         CPPUNIT_ASSERT_MESSAGE(load.failures(), eventually([&] { return load.answers() > 200; }, kLimit));
+        // Queued after the warm-up, whose length varies, so that the job's 4 s are all left
+        // for the successor to start and answer while the old process still drains.
+        const HttpResponse queued = http_get(front.host, front.port, "/work?ms=4000&id=long");
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(front.error_log(), 202, queued.status);
         const long long before_signal = load.answers();
         old.signal(SIGUSR2);
         CPPUNIT_ASSERT_MESSAGE(old.log(), old.wait_for_log("serves; this process stops accepting", kLimit));
