@@ -1,5 +1,6 @@
 #include "fcgihost/option_set.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -183,14 +184,20 @@ std::string OptionSet::help(const std::string& program) const {
     out << "usage: " << program << " [--flag VALUE]...\n\n"
         << "Every flag can also be set as an environment variable (shown in brackets);\n"
         << "a flag on the command line wins.\n\n";
+    const auto left = [](const Flag& flag) {
+        return "  --" + flag.name + (flag.is_switch ? "" : " " + flag.value_name);
+    };
+    // The help texts start in one column, two spaces past the longest flag.
+    std::size_t column = std::string("  --help").size();
+    for (const Flag& flag : flags_) column = std::max(column, left(flag).size());
+    column += 2;
     for (const Flag& flag : flags_) {
-        std::string left = "  --" + flag.name + (flag.is_switch ? "" : " " + flag.value_name);
-        out << left;
-        out << std::string(left.size() < 32 ? 32 - left.size() : 1, ' ') << flag.help;
+        const std::string text = left(flag);
+        out << text << std::string(column - text.size(), ' ') << flag.help;
         if (!flag.shown_default.empty()) out << " (default: " << flag.shown_default << ")";
         out << " [" << env_name(flag.name) << "]\n";
     }
-    out << "  --help" << std::string(26, ' ') << "print this and exit\n";
+    out << "  --help" << std::string(column - 8, ' ') << "print this and exit\n";
     return out.str();
 }
 

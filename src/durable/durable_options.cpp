@@ -7,7 +7,7 @@
 namespace fcgihost {
 
 void add_durable_options(OptionSet& set, DurableOptions& o) {
-    set.add("job-store", "PATH", o.store.empty() ? "off" : o.store, "SQLite file for durable jobs (local disk only; off: durable jobs refused)",
+    set.add("job-store", "PATH", o.store.empty() ? "off" : o.store, "durable jobs' store: a SQLite file on local disk, or a PostgreSQL address (postgresql://... or a libpq keyword string); off: durable jobs refused",
             [&o](const std::string& v) { o.store = v == "off" ? std::string() : v; });
     set.add("job-retry-base", "DURATION", format_duration(o.retry_base), "delay before a failed durable job's first retry; doubles each time",
             [&o](const std::string& v) {

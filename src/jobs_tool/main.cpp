@@ -4,6 +4,7 @@
 //   fcgihost-jobs --job-store PATH show ID        every field of one job
 //   fcgihost-jobs --job-store PATH retry ID       a dead job runs again (attempts reset)
 //   fcgihost-jobs --job-store PATH delete ID      removes a job that is not running
+//   fcgihost-jobs --help                          this usage on stdout
 // Exit status: 0 done, 1 no such job (or not in a state that allows it), 2 bad usage or
 // a store that cannot be opened.
 #include "durable/open_job_store.hpp"
@@ -51,6 +52,13 @@ int usage() {
     return 2;
 }
 
+bool asks_for_help(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return true;
+    }
+    return false;
+}
+
 bool parse_id(const char* text, std::int64_t& id) {
     char* end = nullptr;
     long long value = std::strtoll(text, &end, 10);
@@ -62,6 +70,10 @@ bool parse_id(const char* text, std::int64_t& id) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (asks_for_help(argc, argv)) {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
     std::string store_path = std::getenv("FCGIHOST_JOB_STORE") ? std::getenv("FCGIHOST_JOB_STORE") : "";
     int i = 1;
     if (i < argc && std::strncmp(argv[i], "--job-store=", 12) == 0) {

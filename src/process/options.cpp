@@ -61,7 +61,7 @@ void add_host_options(OptionSet& set, HostOptions& o) {
             [&o](const std::string& v) { o.drain_timeout = parse_duration(v); });
     set.add("cancel-grace", "DURATION", format_duration(o.cancel_grace), "time cancelled jobs get to return before exit",
             [&o](const std::string& v) { o.cancel_grace = parse_duration(v); });
-    set.add("io-timeout", "DURATION", format_duration(o.io_timeout), "longest wait for a web server read or write",
+    set.add("io-timeout", "DURATION", format_duration(o.io_timeout), "deadline for one request's whole exchange with the web server",
             [&o](const std::string& v) {
                 o.io_timeout = parse_duration(v);
                 if (o.io_timeout.count() < 1) throw std::invalid_argument("must be at least 1ms");

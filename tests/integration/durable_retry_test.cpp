@@ -58,6 +58,8 @@ public:
         CPPUNIT_ASSERT(out.find("state: dead") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(1, run_jobs_tool({"--job-store", files.store(), "show", "999999"}, out));
         CPPUNIT_ASSERT_EQUAL(2, run_jobs_tool({"--job-store", files.store(), "list", "bogus"}, out));
+        CPPUNIT_ASSERT_EQUAL(0, run_jobs_tool({"--help"}, out));
+        CPPUNIT_ASSERT_MESSAGE(out, out.find("usage: fcgihost-jobs") == 0);
         // Retried, it fails twice more and is dead again; then deleted it is gone.
         CPPUNIT_ASSERT_EQUAL(0, run_jobs_tool({"--job-store", files.store(), "retry", id}, out));
         CPPUNIT_ASSERT(eventually([&] { return durable_number(demo->get("/status").body, "dead") == 1 &&

@@ -69,6 +69,7 @@ class OptionsTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(testBadEnvironmentValueNamesVariable);
     CPPUNIT_TEST(testHelpStopsParsing);
     CPPUNIT_TEST(testHelpListsEveryFlag);
+    CPPUNIT_TEST(testHelpTextsStartInOneColumn);
     CPPUNIT_TEST(testNonFlagArgumentRejected);
     CPPUNIT_TEST(testStatusPath);
     CPPUNIT_TEST(testAllowAnyPeerTakesNoValue);
@@ -307,6 +308,25 @@ public:
         CPPUNIT_ASSERT_MESSAGE(help, contains(help, "--help"));
         CPPUNIT_ASSERT_MESSAGE(help, contains(help, "30s"));       // drain-timeout default
         CPPUNIT_ASSERT_MESSAGE(help, contains(help, "jobs.log"));  // the application's default
+    }
+
+    // The longest flag ("--worker-demote-after DURATION") once pushed its text a column right.
+    void testHelpTextsStartInOneColumn() {
+        HostOptions options;
+        OptionSet set;
+        add_host_options(set, options);
+        const std::string help = set.help("demo");
+        std::istringstream lines(help);
+        std::size_t column = 0;
+        for (std::string line; std::getline(lines, line);) {
+            if (line.compare(0, 4, "  --") != 0) continue;
+            const std::size_t gap = line.find("  ", 2);
+            CPPUNIT_ASSERT_MESSAGE(line, gap != std::string::npos);
+            const std::size_t text = line.find_first_not_of(' ', gap);
+            if (column == 0) column = text;
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(line, column, text);
+        }
+        CPPUNIT_ASSERT(column > 0);
     }
 
     void testNonFlagArgumentRejected() {
