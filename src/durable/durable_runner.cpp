@@ -1,5 +1,6 @@
 #include "durable/durable_runner.hpp"
 
+#include "base/steady_wait.hpp"
 #include "fcgihost/log.hpp"
 
 #include <boost/thread/lock_guard.hpp>
@@ -17,12 +18,6 @@ constexpr std::chrono::milliseconds kPollInterval{200};
 constexpr std::chrono::milliseconds kMaintenanceInterval{1000};
 
 }  // namespace
-
-void DurableRunner::wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock,
-                               Clock::time_point until) {
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now());
-    if (left.count() > 0) cv.wait_for(lock, boost::chrono::microseconds(left.count()));
-}
 
 DurableRunner::DurableRunner(std::unique_ptr<JobStore> store, DurableOptions options, unsigned workers,
                              std::size_t enqueue_capacity, detail::WorkerScheduling scheduling)
@@ -163,7 +158,7 @@ void DurableRunner::dispatcher_main() {
             state_changed_.notify_all();
             continue;
         }
-        wait_until(dispatcher_wake_, lock, slots > 0 && !wake_ ? std::min(next_look, next_maintenance) : next_maintenance);
+        detail::wait_until(dispatcher_wake_, lock, slots > 0 && !wake_ ? std::min(next_look, next_maintenance) : next_maintenance);
     }
 }
 

@@ -92,9 +92,6 @@ private:
     void completions_failed(const std::vector<DurableJob>& jobs, const std::string& message);
     std::chrono::milliseconds backoff(unsigned failed_attempt) const;
     bool idle_locked() const;
-    // Sleeps on `cv` until `until` at the latest; returns early on a notify (or spuriously).
-    static void wait_until(boost::condition_variable& cv, boost::unique_lock<boost::mutex>& lock,
-                           std::chrono::steady_clock::time_point until);
 
     const std::unique_ptr<JobStore> store_;
     const DurableOptions options_;

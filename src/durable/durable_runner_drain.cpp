@@ -1,6 +1,7 @@
 // DurableRunner as a DrainParticipant: what the drain calls, from the main thread.
 #include "durable/durable_runner.hpp"
 
+#include "base/steady_wait.hpp"
 #include "fcgihost/log.hpp"
 
 #include <boost/thread/lock_guard.hpp>
@@ -31,7 +32,7 @@ WaitResult DurableRunner::wait_idle_until(std::chrono::steady_clock::time_point 
     while (!idle_locked()) {
         if (step != 0 && skipped_through_ >= step) return WaitResult::interrupted;
         if (Clock::now() >= deadline) return WaitResult::deadline;
-        wait_until(state_changed_, lock, deadline);
+        detail::wait_until(state_changed_, lock, deadline);
     }
     return WaitResult::idle;
 }

@@ -36,10 +36,11 @@
 // thread that wants the mutex.
 #include "fastcgi/server.hpp"
 
+#include "base/steady_wait.hpp"
 #include "fastcgi/acceptor.hpp"
 #include "fastcgi/fcgi_exchange.hpp"
-#include "fcgihost/log.hpp"
 #include "fastcgi/request_assembler.hpp"
+#include "fcgihost/log.hpp"
 
 #include <fcgiapp.h>
 #include <sys/epoll.h>
@@ -128,10 +129,8 @@ bool Server::wait_stopped_until(std::chrono::steady_clock::time_point deadline, 
         boost::unique_lock<boost::mutex> lock(mutex_);
         while (running_threads_ > 0) {
             if (step != 0 && skipped_through_ >= step) return false;
-            auto now = std::chrono::steady_clock::now();
-            if (now >= deadline) return false;
-            auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
-            threads_exited_.wait_for(lock, boost::chrono::microseconds(left.count()));
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            detail::wait_until(threads_exited_, lock, deadline);
         }
     }
     // Every thread has left thread_main; joining them now means a process that exits

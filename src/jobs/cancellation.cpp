@@ -1,5 +1,7 @@
 #include "fcgihost/cancellation.hpp"
 
+#include "base/steady_wait.hpp"
+
 #include <boost/thread/condition_variable.hpp>
 #include <boost/thread/lock_guard.hpp>
 #include <boost/thread/mutex.hpp>
@@ -44,10 +46,8 @@ bool CancellationToken::sleep_until(std::chrono::steady_clock::time_point deadli
                                     TokenLevel wake_on) const {
     boost::unique_lock<boost::mutex> lock(state_->mutex);
     while (state_->level < wake_on || wake_on == TokenLevel::running) {
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return true;
-        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
-        state_->changed.wait_for(lock, boost::chrono::microseconds(left.count()));
+        if (std::chrono::steady_clock::now() >= deadline) return true;
+        detail::wait_until(state_->changed, lock, deadline);
     }
     return false;
 }

@@ -12,8 +12,9 @@
 // captures' destructors may block, and may throw.
 #include "jobs/job_queue.hpp"
 
-#include "jobs/async_runner.hpp"
+#include "base/steady_wait.hpp"
 #include "fcgihost/log.hpp"
+#include "jobs/async_runner.hpp"
 
 #include <exception>
 
@@ -210,10 +211,8 @@ WaitResult JobQueue::wait_idle_until(std::chrono::steady_clock::time_point deadl
     for (;;) {
         if (idle_locked()) return WaitResult::idle;
         if (step != 0 && skipped_through_ >= step) return WaitResult::interrupted;
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return WaitResult::deadline;
-        auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
-        state_changed_.wait_for(lock, boost::chrono::microseconds(left.count()));
+        if (std::chrono::steady_clock::now() >= deadline) return WaitResult::deadline;
+        detail::wait_until(state_changed_, lock, deadline);
     }
 }
 

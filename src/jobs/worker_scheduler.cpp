@@ -1,5 +1,6 @@
 #include "jobs/worker_scheduler.hpp"
 
+#include "base/steady_wait.hpp"
 #include "fcgihost/log.hpp"
 
 #include <boost/thread/lock_guard.hpp>
@@ -203,8 +204,7 @@ void WorkerScheduler::supervisor_main() {
         if (next == Clock::time_point::max()) {
             wake_.wait(lock);
         } else {
-            const auto left = std::chrono::ceil<std::chrono::microseconds>(next - now);
-            wake_.wait_for(lock, boost::chrono::microseconds(left.count()));
+            wait_until(wake_, lock, next);
         }
     }
 }
