@@ -5,9 +5,16 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
 namespace fcgihost {
 namespace durable {
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Bounds every call: a request thread waiting on enqueue never hangs past these.
 const char* const kConnectTimeoutSeconds = "5";
@@ -18,6 +25,11 @@ const char* const kConnectTimeoutSeconds = "5";
 // synchronous_commit = on (PgJobStore's durable_transaction).
 const char* const kSessionOptions = "-c statement_timeout=5000 -c lock_timeout=5000 -c synchronous_commit=off"
                                     " -c idle_in_transaction_session_timeout=30000";
+
+bool succeeded(const PGresult* r) {
+    const ExecStatusType status = PQresultStatus(r);
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
 
 std::string first_line(const char* message) {
     std::string s = message ? message : "";
@@ -102,36 +114,96 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& shown
             else log_warn("job store: ", line);
         },
         nullptr);
-    PGresult* r = PQexec(conn_, "SET client_min_messages = warning");  // no NOTICE lines from IF NOT EXISTS
-    PQclear(r);
+    try {
+        // Non-blocking sends: a payload larger than the socket's buffer, sent to a server that
+        // stopped reading, would otherwise block in send() past any deadline, and so would the
+        // goodbye PQfinish sends. Set while nothing is queued: with output pending, switching
+        // would flush it blocking.
+        if (PQsetnonblocking(conn_, 1) != 0) throw StoreError(first_line(PQerrorMessage(conn_)));
+        exec("SET client_min_messages = warning");  // no NOTICE lines from IF NOT EXISTS
+    } catch (const StoreError& e) {
+        if (conn_) PQfinish(conn_);
+        conn_ = nullptr;
+        throw StoreError("job store " + shown + ": " + e.what());
+    }
 }
 
 PgConnection::~PgConnection() {
     if (conn_) PQfinish(conn_);
 }
 
-bool PgConnection::broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+bool PgConnection::broken() const { return !conn_ || PQstatus(conn_) != CONNECTION_OK; }
 
 bool PgConnection::idle_input_pending() const {
-    pollfd p{PQsocket(conn_), POLLIN, 0};
+    pollfd p{conn_ ? PQsocket(conn_) : -1, POLLIN, 0};
     return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
 
+void PgConnection::abandon(const std::string& why) {
+    // Its late answer could not be told from the next call's, so the connection goes: the
+    // server, if it wakes, finds the session ended and rolls back what it left open.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    abandoned_ = why;
+    throw StoreError(why);
+}
+
+short PgConnection::await(short events, Clock::time_point deadline) {
+    for (;;) {
+        const long long left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) return 0;
+        pollfd p{PQsocket(conn_), events, 0};
+        const int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
+        if (n > 0) return p.revents;  // an error or hang-up included: libpq's next read reports it
+        if (n < 0 && errno != EINTR) abandon(std::string("cannot wait for the server: ") + std::strerror(errno));
+    }
+}
+
 PgResult PgConnection::exec(const std::string& sql, const PgParams& p) {
+    if (!conn_) throw StoreError(abandoned_);
     std::vector<const char*> values;
     std::vector<int> lengths;
     for (std::size_t i = 0; i < p.values_.size(); ++i) {
         values.push_back(p.is_null_[i] ? nullptr : p.values_[i].data());
         lengths.push_back(static_cast<int>(p.values_[i].size()));
     }
-    PGresult* raw = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                                 lengths.data(), p.formats_.data(), 0);
-    const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-    PgResult result(raw);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        throw StoreError(first_line(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_)));
+    static const std::string no_answer =
+        "no answer from the server within " + std::to_string(kAnswerTimeout.count() / 1000) + " s";
+    const Clock::time_point deadline = Clock::now() + kAnswerTimeout;
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                           lengths.data(), p.formats_.data(), 0)) {
+        throw StoreError(first_line(PQerrorMessage(conn_)));
     }
-    return result;
+    for (;;) {
+        const int flushed = PQflush(conn_);
+        if (flushed == 0) break;
+        if (flushed < 0) throw StoreError(first_line(PQerrorMessage(conn_)));
+        // Read while waiting to write: a server blocked on sending to us stops reading.
+        const short ready = await(POLLIN | POLLOUT, deadline);
+        if (ready == 0) abandon(no_answer);
+        if ((ready & POLLIN) != 0 && !PQconsumeInput(conn_)) break;  // lost: PQgetResult says so
+    }
+    std::unique_ptr<PGresult, void (*)(PGresult*)> kept(nullptr, &PQclear);
+    for (;;) {
+        while (PQisBusy(conn_)) {
+            if (await(POLLIN, deadline) == 0) abandon(no_answer);
+            if (!PQconsumeInput(conn_)) {
+                // A lost connection makes PQisBusy false and PQgetResult answer at once; any
+                // other failure would leave PQgetResult waiting without a bound.
+                if (PQstatus(conn_) == CONNECTION_OK) abandon(first_line(PQerrorMessage(conn_)));
+                break;
+            }
+        }
+        PGresult* r = PQgetResult(conn_);
+        if (!r) break;
+        // One statement, one result; were there more, the first error is the one to report.
+        if (kept && !succeeded(kept.get())) PQclear(r);
+        else kept.reset(r);
+    }
+    if (!kept || !succeeded(kept.get())) {
+        throw StoreError(first_line(kept ? PQresultErrorMessage(kept.get()) : PQerrorMessage(conn_)));
+    }
+    return PgResult(kept.release());
 }
 
 }  // namespace durable

@@ -1,10 +1,16 @@
 // One libpq connection and the few calls PgJobStore makes on it. Every call either returns
 // a result or throws StoreError with the server's first line; a connection that broke is
 // marked so the pool drops it instead of handing it out again.
+//
+// Every call has a deadline of its own (kAnswerTimeout): a server that stops answering
+// without closing the connection (a frozen host, a partition, a paused VM) would otherwise
+// keep the caller in recv() until TCP gives up, hours later. The server's own timeouts only
+// help while it runs. Past the deadline the connection is closed and the call throws.
 #pragma once
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,17 +59,31 @@ public:
     PgConnection(const std::string& conninfo, const std::string& shown);
     ~PgConnection();
 
+    // A little over the session's statement_timeout (5 s, which lock waits count towards),
+    // so that a slow but living server still reports its own error first.
+    static constexpr std::chrono::milliseconds kAnswerTimeout{7000};
+
+    // Throws StoreError on the server's error, on a lost connection, or when no answer came
+    // within kAnswerTimeout; the connection is closed then (abandoned() says why).
     PgResult exec(const std::string& sql, const PgParams& params = PgParams());
     bool broken() const;
+    // Why this side closed the connection (the server did not answer in time); empty if it
+    // did not. The pool takes it for an outage, as a failed connect.
+    const std::string& abandoned() const { return abandoned_; }
     // True if an idle connection has input waiting. Nothing is owed to an idle session, so
     // that is the server's goodbye (pg_terminate_backend, a restart) or a notice: such a
     // connection is not reused, and a claim is never sent on a connection already dead,
     // where its fate would be unknown. No round trip.
     bool idle_input_pending() const;
-    PGconn* raw() { return conn_; }
+    PGconn* raw() { return conn_; }  // nullptr once abandoned
 
 private:
+    [[noreturn]] void abandon(const std::string& why);
+    // The poll(2) events that came before `deadline`; 0 once it passed.
+    short await(short events, std::chrono::steady_clock::time_point deadline);
+
     PGconn* conn_ = nullptr;
+    std::string abandoned_;
 };
 
 // Runs `body` between BEGIN and COMMIT; a throw rolls back (if the connection still can).

@@ -8,6 +8,7 @@
 #include <boost/thread/lock_guard.hpp>
 
 #include <memory>
+#include <vector>
 
 namespace fcgihost {
 
@@ -26,6 +27,17 @@ public:
         if (!connection_) connection_ = store_.reconnect_->attempt();
     }
     ~Lease() {
+        if (!connection_->abandoned().empty()) {
+            // The server stopped answering: each idle connection would wait out the same
+            // deadline, so they go too, and new ones back off as in any outage.
+            std::vector<std::unique_ptr<durable::PgConnection>> stale;
+            {
+                boost::lock_guard<boost::mutex> lock(store_.pool_mutex_);
+                stale.swap(store_.idle_);
+            }
+            store_.reconnect_->lost(connection_->abandoned());
+            return;
+        }
         // A connection the server dropped, or one left inside a transaction, is not reused.
         if (connection_->broken() || PQtransactionStatus(connection_->raw()) != PQTRANS_IDLE) return;
         boost::lock_guard<boost::mutex> lock(store_.pool_mutex_);

@@ -81,6 +81,8 @@ void PgListener::main() {
             c = reconnect_.attempt();
             c->exec("LISTEN \"" + options_.channel + "\"");
         } catch (const std::exception&) {
+            // A LISTEN that got no answer is an outage like a failed connect.
+            if (c && !c->abandoned().empty()) reconnect_.lost(c->abandoned());
             // The gate logged the outage; wait for its next step (or a stop) and try again.
             std::chrono::milliseconds in = reconnect_.retry_in();
             if (wait(nullptr, in < kMinReconnectWait ? kMinReconnectWait : in) == Ready::stop) return;

@@ -38,22 +38,7 @@ std::unique_ptr<PgConnection> PgReconnect::attempt() {
     try {
         c = connect_();
     } catch (const StoreError& e) {
-        bool outage_begins = false;
-        {
-            boost::lock_guard<boost::mutex> lock(mutex_);
-            outage_begins = !down_;
-            if (outage_begins) {
-                down_ = true;
-                down_since_ = Clock::now();
-                delay_ = std::chrono::milliseconds(0);
-            }
-            last_error_ = e.what();
-            next_attempt_ = Clock::now() + next_delay_locked();
-        }
-        if (outage_begins) {
-            log_warn(e.what(), "; reconnecting with backoff (", first_delay_.count(), " ms doubling to ",
-                     max_delay_.count(), " ms)");
-        }
+        failed(e.what(), true);
         throw;
     }
     long long outage_ms = -1;
@@ -64,6 +49,30 @@ std::unique_ptr<PgConnection> PgReconnect::attempt() {
     }
     if (outage_ms >= 0) log_info("job store ", shown_, ": connected again after ", outage_ms, " ms");
     return c;
+}
+
+void PgReconnect::lost(const std::string& why) { failed("job store " + shown_ + ": " + why, false); }
+
+void PgReconnect::failed(const std::string& why, bool connect_failed) {
+    bool outage_begins = false;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        // Already backing off: a connection lost meanwhile (one leased before the outage) is
+        // old news, and must not cut short the step, or the wait for a connect in flight.
+        if (down_ && !connect_failed) return;
+        outage_begins = !down_;
+        if (outage_begins) {
+            down_ = true;
+            down_since_ = Clock::now();
+            delay_ = std::chrono::milliseconds(0);
+        }
+        last_error_ = why;
+        next_attempt_ = Clock::now() + next_delay_locked();
+    }
+    if (outage_begins) {
+        log_warn(why, "; reconnecting with backoff (", first_delay_.count(), " ms doubling to ", max_delay_.count(),
+                 " ms)");
+    }
 }
 
 std::chrono::milliseconds PgReconnect::retry_in() const {

@@ -5,7 +5,9 @@
 // (100 ms doubling to 5 s, +-25 % jitter so hosts do not reconnect in lockstep) and fails
 // every other call at once with the last error: a request thread gets its store error in
 // microseconds, never after a connect timeout per call. One log line when an outage begins,
-// one when a connect succeeds again; none per attempt.
+// one when a connect succeeds again; none per attempt. A connection that stopped answering
+// (lost()) begins an outage too: a server that is frozen or cut off still accepts a connect
+// only to answer nothing, so each call would otherwise wait out its whole deadline.
 #pragma once
 
 #include "durable/pg_connection.hpp"
@@ -34,10 +36,15 @@ public:
 
     // A new connection, or StoreError: the connect's own, or the last one while backing off.
     std::unique_ptr<PgConnection> attempt();
+    // A connection it handed out was closed after no answer came in time (`why`): as a failed
+    // connect, the outage begins and the next connect waits the first backoff step. Changes
+    // nothing while already backing off.
+    void lost(const std::string& why);
     // How long until attempt() will try again (zero when it would try now).
     std::chrono::milliseconds retry_in() const;
 
 private:
+    void failed(const std::string& why, bool connect_failed);  // logs the outage if it begins
     std::chrono::milliseconds next_delay_locked();
 
     const std::function<std::unique_ptr<PgConnection>()> connect_;

@@ -1,7 +1,8 @@
 // Faults between a demo process and its PostgreSQL job store (docs/durable-jobs.md): a
 // claim whose connection is killed while it is in flight, every store connection killed
-// while a job runs, and a table locked past the lock timeout. The job runs exactly once,
-// nothing accepted is lost, a refused enqueue is a prompt 503, and the process lives on.
+// while a job runs, a table locked past the lock timeout, and a server that stops answering
+// without closing its connections. The job runs exactly once, nothing accepted is lost, a
+// refused enqueue is a prompt 503, and the process lives on (or stops when told to).
 #include "integration/durable_demo.hpp"
 #include "support/pg_session.hpp"
 #include "support/postgres_process.hpp"
@@ -9,6 +10,8 @@
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <signal.h>
+
+#include <iostream>
 
 using namespace fcgihost::testing_support;
 
@@ -23,6 +26,29 @@ bool store_empty(DemoProcess& demo) {
            durable_number(status, "retrying") == 0;
 }
 
+// A request that waits up to `limit` for its answer (fcgi_get gives up after 10 s); status 0
+// and the client's error as body if none came.
+FcgiResponse get_within(const DemoProcess& demo, const std::string& uri, std::chrono::milliseconds limit) {
+    try {
+        FcgiConnection c = FcgiConnection::connect_unix(demo.socket_path());
+        c.set_timeout(limit);
+        return c.request(cgi_params("GET", uri));
+    } catch (const FcgiError& e) {
+        FcgiResponse none;
+        none.body = e.what();
+        return none;
+    }
+}
+
+// A job that runs through a freeze and one that waits behind it (one worker): the store
+// owes both a run afterwards.
+void start_two_jobs(DemoProcess& demo) {
+    CPPUNIT_ASSERT_EQUAL(202, demo.get("/work?durable=1&ms=2500&id=r1").status);
+    CPPUNIT_ASSERT(eventually([&] { return durable_number(demo.get("/status").body, "running") == 1; },
+                              std::chrono::seconds(10)));
+    CPPUNIT_ASSERT_EQUAL(202, demo.get("/work?durable=1&ms=0&id=w1").status);
+}
+
 }  // namespace
 
 class DurablePgFaultTest : public CppUnit::TestFixture {
@@ -30,6 +56,8 @@ class DurablePgFaultTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_claim_killed_in_flight_runs_the_job_once);
     CPPUNIT_TEST(connections_killed_between_claim_and_complete_lose_nothing);
     CPPUNIT_TEST(a_locked_table_is_a_prompt_503_and_work_resumes);
+    CPPUNIT_TEST(a_frozen_server_costs_a_bounded_503_and_loses_nothing);
+    CPPUNIT_TEST(a_stop_during_a_freeze_is_bounded_and_the_next_process_runs_the_jobs);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -111,6 +139,67 @@ public:
         CPPUNIT_ASSERT_MESSAGE(log, log.find("due to statement timeout") != std::string::npos ||
                                         log.find("due to lock timeout") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL(0, demo->stop(SIGTERM));
+    }
+
+    void a_frozen_server_costs_a_bounded_503_and_loses_nothing() {
+        PostgresProcess server;  // its own: this test freezes it
+        DurableFiles files(server.create_database());
+        auto demo = files.start({"--workers", "1"});
+        start_two_jobs(*demo);
+        {
+            FrozenPostgres frozen(server);
+            // The store waits 7 s for an answer, and a connect attempt may be ahead of this
+            // enqueue (5 s): 15 s is far above both and far below "never".
+            for (const char* id : {"f1", "f2"}) {
+                const Clock::time_point sent = Clock::now();
+                FcgiResponse refused = get_within(*demo, std::string("/work?durable=1&ms=0&id=") + id,
+                                                  std::chrono::seconds(30));
+                const auto waited = Clock::now() - sent;
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(refused.body, 503, refused.status);
+                CPPUNIT_ASSERT_MESSAGE(refused.body, refused.body.find("store_error") != std::string::npos);
+                CPPUNIT_ASSERT(waited < std::chrono::seconds(15));
+                std::cout << " [" << id << ": 503 after "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms] "
+                          << std::flush;
+            }
+            // The request threads are free: what needs no store answers, and so does /status.
+            CPPUNIT_ASSERT_EQUAL(200, get_within(*demo, "/", std::chrono::seconds(15)).status);
+            CPPUNIT_ASSERT_EQUAL(200, get_within(*demo, "/status", std::chrono::seconds(15)).status);
+        }
+        CPPUNIT_ASSERT(eventually(
+            [&] { return get_within(*demo, "/work?durable=1&ms=0&id=g1", std::chrono::seconds(15)).status == 202; },
+            std::chrono::seconds(30), std::chrono::milliseconds(100)));
+        CPPUNIT_ASSERT(eventually([&] { return files.all_done({"r1", "w1", "g1"}); }, std::chrono::seconds(20)));
+        CPPUNIT_ASSERT(eventually([&] { return store_empty(*demo); }, std::chrono::seconds(20)));
+        const std::string log = demo->log();
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("no answer from the server within 7 s; reconnecting with backoff") !=
+                                        std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("connected again after") != std::string::npos);
+        CPPUNIT_ASSERT_EQUAL(0, demo->stop(SIGTERM));
+    }
+
+    void a_stop_during_a_freeze_is_bounded_and_the_next_process_runs_the_jobs() {
+        PostgresProcess server;  // its own: this test freezes it
+        DurableFiles files(server.create_database());
+        auto demo = files.start({"--workers", "1"});
+        start_two_jobs(*demo);
+        {
+            FrozenPostgres frozen(server);
+            // The running job's 2.5 s, then store calls that each give up after 7 s; without
+            // a deadline the stop waits for the server forever.
+            const Clock::time_point sent = Clock::now();
+            const int code = demo->stop(SIGTERM, std::chrono::seconds(60));
+            const auto waited = Clock::now() - sent;
+            CPPUNIT_ASSERT_MESSAGE(demo->log(), code != -1);
+            CPPUNIT_ASSERT_MESSAGE(demo->log(), waited < std::chrono::seconds(25));
+            std::cout << " [stopped after " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                      << " ms] " << std::flush;
+        }
+        // r1's end was never recorded and w1 never claimed: the next process owes both a run.
+        auto next = files.start({"--workers", "1"});
+        CPPUNIT_ASSERT(eventually([&] { return files.all_done({"r1", "w1"}); }, std::chrono::seconds(20)));
+        CPPUNIT_ASSERT(eventually([&] { return store_empty(*next); }, std::chrono::seconds(20)));
+        CPPUNIT_ASSERT_EQUAL(0, next->stop(SIGTERM));
     }
 };
 

@@ -4,8 +4,10 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 
 namespace fcgihost {
@@ -73,6 +75,8 @@ void PostgresProcess::stop() {
     server_->wait_exit(std::chrono::seconds(10));
 }
 
+pid_t PostgresProcess::pid() const { return server_ && !server_->exited() ? server_->pid() : -1; }
+
 std::string PostgresProcess::log() const { return server_ ? server_->log() : ""; }
 
 std::string PostgresProcess::conninfo(const std::string& db) const {
@@ -98,6 +102,27 @@ std::string PostgresProcess::create_database() {
     const std::string name = "t" + std::to_string(++databases_);
     sql("CREATE DATABASE " + name);
     return conninfo(name);
+}
+
+FrozenPostgres::FrozenPostgres(const PostgresProcess& server) {
+    const pid_t postmaster = server.pid();
+    if (postmaster <= 0 || ::kill(postmaster, SIGSTOP) != 0) throw std::runtime_error("cannot stop the server");
+    pids_.push_back(postmaster);
+    // Only once it has stopped can it fork no backend that the list below would miss. It is
+    // this process's child, so waitid can wait for that; WNOWAIT leaves its end to ChildProcess.
+    siginfo_t info{};
+    while (waitid(P_PID, static_cast<id_t>(postmaster), &info, WSTOPPED | WEXITED | WNOWAIT) != 0 && errno == EINTR) {
+    }
+    for (pid_t p : descendants_of(postmaster)) {
+        if (::kill(p, SIGSTOP) == 0) pids_.push_back(p);
+    }
+}
+
+FrozenPostgres::~FrozenPostgres() { thaw(); }
+
+void FrozenPostgres::thaw() {
+    for (pid_t p : pids_) ::kill(p, SIGCONT);
+    pids_.clear();
 }
 
 PostgresProcess& PostgresProcess::shared() {

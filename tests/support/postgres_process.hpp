@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fcgihost {
 namespace testing_support {
@@ -30,6 +31,8 @@ public:
     void stop();   // fast shutdown; the data stays
     void start();  // after stop(): the same data, the same socket
     std::string log() const;
+    // The postmaster, for a test that signals the server itself; -1 when it is not running.
+    pid_t pid() const;
 
     // One server per test run for the suites that need no restart; stopped at exit.
     static PostgresProcess& shared();
@@ -41,6 +44,22 @@ private:
     std::unique_ptr<ChildProcess> server_;
     int databases_ = 0;
     int starts_ = 0;
+};
+
+// Every process of a running server held by SIGSTOP: a host that stops answering without
+// closing its connections (frozen, partitioned away, a paused VM), so no timeout of the
+// server's own fires. Continued by thaw() or on destruction, so a failed assertion never
+// leaves the server held.
+class FrozenPostgres {
+public:
+    FrozenPostgres(const FrozenPostgres&) = delete;
+    FrozenPostgres& operator=(const FrozenPostgres&) = delete;
+    explicit FrozenPostgres(const PostgresProcess& server);  // throws std::runtime_error
+    ~FrozenPostgres();
+    void thaw();
+
+private:
+    std::vector<pid_t> pids_;
 };
 
 }  // namespace testing_support

@@ -1,6 +1,7 @@
 // PgReconnect (src/durable/pg_reconnect.hpp) with a connect that fails on demand: one
 // attempt per backoff step, the steps double and stop at the cap, the calls in between fail
-// at once, and an outage is one log line going down and one coming back.
+// at once, and an outage is one log line going down and one coming back, whether a connect
+// failed or a connection stopped answering.
 #include "durable/pg_reconnect.hpp"
 
 #include "durable/job_store.hpp"
@@ -41,6 +42,8 @@ class PgReconnectTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(calls_between_steps_fail_at_once_without_connecting);
     CPPUNIT_TEST(steps_double_with_jitter_up_to_the_cap);
     CPPUNIT_TEST(an_outage_is_one_line_down_and_one_line_back);
+    CPPUNIT_TEST(a_connection_that_stopped_answering_begins_an_outage);
+    CPPUNIT_TEST(a_connection_lost_while_backing_off_changes_nothing);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -114,6 +117,50 @@ public:
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "no such server; reconnecting with backoff"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "job store test: connected again after"));
         CPPUNIT_ASSERT_EQUAL(6, server.attempts);
+    }
+
+    void a_connection_that_stopped_answering_begins_an_outage() {
+        FakeServer server;
+        server.down = false;
+        PgReconnect gate([&] { return server.connect(); }, "test");
+        gate.attempt();
+        gate.lost("no answer from the server within 7 s");
+        try {
+            gate.attempt();
+            CPPUNIT_FAIL("connected at once after a lost connection");
+        } catch (const StoreError& e) {
+            const std::string what = e.what();
+            CPPUNIT_ASSERT_MESSAGE(what, what.find("job store test: no answer from the server within 7 s") == 0);
+        }
+        CPPUNIT_ASSERT_EQUAL(1, server.attempts);
+        CPPUNIT_ASSERT(gate.retry_in() > milliseconds(0) && gate.retry_in() <= milliseconds(126));
+        std::this_thread::sleep_for(gate.retry_in());
+        gate.attempt();
+        CPPUNIT_ASSERT_EQUAL(2, server.attempts);
+        const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(
+            log, std::size_t(1),
+            occurrences(log, "job store test: no answer from the server within 7 s; reconnecting with backoff"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "job store test: connected again after"));
+    }
+
+    void a_connection_lost_while_backing_off_changes_nothing() {
+        FakeServer server;
+        PgReconnect gate([&] { return server.connect(); }, "test", milliseconds(4000), milliseconds(8000));
+        CPPUNIT_ASSERT_THROW(gate.attempt(), StoreError);
+        const milliseconds step = gate.retry_in();
+        gate.lost("no answer from the server within 7 s");
+        // Neither a new step from the start nor another outage line.
+        CPPUNIT_ASSERT(gate.retry_in() <= step && gate.retry_in() >= step - milliseconds(1000));
+        try {
+            gate.attempt();
+            CPPUNIT_FAIL("connected while backing off");
+        } catch (const StoreError& e) {
+            CPPUNIT_ASSERT_MESSAGE(e.what(), std::string(e.what()).find("no such server") != std::string::npos);
+        }
+        const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "reconnecting with backoff"));
+        CPPUNIT_ASSERT_EQUAL(1, server.attempts);
     }
 
 private:
