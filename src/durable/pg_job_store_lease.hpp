@@ -40,6 +40,7 @@ public:
         }
         // A connection the server dropped, or one left inside a transaction, is not reused.
         if (connection_->broken() || PQtransactionStatus(connection_->raw()) != PQTRANS_IDLE) return;
+        store_.reconnect_->answered();
         boost::lock_guard<boost::mutex> lock(store_.pool_mutex_);
         store_.idle_.push_back(std::move(connection_));
     }

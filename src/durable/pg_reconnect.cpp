@@ -41,14 +41,20 @@ std::unique_ptr<PgConnection> PgReconnect::attempt() {
         failed(e.what(), true);
         throw;
     }
+    back("connected");
+    return c;
+}
+
+void PgReconnect::answered() { back("answering"); }
+
+void PgReconnect::back(const char* how) {
     long long outage_ms = -1;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
         if (down_) outage_ms = ms_between(down_since_, Clock::now());
         down_ = false;
     }
-    if (outage_ms >= 0) log_info("job store ", shown_, ": connected again after ", outage_ms, " ms");
-    return c;
+    if (outage_ms >= 0) log_info("job store ", shown_, ": ", how, " again after ", outage_ms, " ms");
 }
 
 void PgReconnect::lost(const std::string& why) { failed("job store " + shown_ + ": " + why, false); }

@@ -5,7 +5,7 @@
 // (100 ms doubling to 5 s, +-25 % jitter so hosts do not reconnect in lockstep) and fails
 // every other call at once with the last error: a request thread gets its store error in
 // microseconds, never after a connect timeout per call. One log line when an outage begins,
-// one when a connect succeeds again; none per attempt. A connection that stopped answering
+// one when a connect succeeds or a connection answers again; none per attempt. A connection that stopped answering
 // (lost()) begins an outage too: a server that is frozen or cut off still accepts a connect
 // only to answer nothing, so each call would otherwise wait out its whole deadline.
 #pragma once
@@ -40,11 +40,15 @@ public:
     // connect, the outage begins and the next connect waits the first backoff step. Changes
     // nothing while already backing off.
     void lost(const std::string& why);
+    // A connection it handed out got an answer: an outage, if one was on, is over. After a
+    // freeze the connections that waited through it answer again with no connect at all.
+    void answered();
     // How long until attempt() will try again (zero when it would try now).
     std::chrono::milliseconds retry_in() const;
 
 private:
     void failed(const std::string& why, bool connect_failed);  // logs the outage if it begins
+    void back(const char* how);                                // logs the outage's end, if one was on
     std::chrono::milliseconds next_delay_locked();
 
     const std::function<std::unique_ptr<PgConnection>()> connect_;

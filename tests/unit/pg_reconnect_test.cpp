@@ -44,6 +44,7 @@ class PgReconnectTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(an_outage_is_one_line_down_and_one_line_back);
     CPPUNIT_TEST(a_connection_that_stopped_answering_begins_an_outage);
     CPPUNIT_TEST(a_connection_lost_while_backing_off_changes_nothing);
+    CPPUNIT_TEST(an_answer_ends_the_outage_without_a_connect);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -161,6 +162,24 @@ public:
         const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "reconnecting with backoff"));
         CPPUNIT_ASSERT_EQUAL(1, server.attempts);
+    }
+
+    void an_answer_ends_the_outage_without_a_connect() {
+        FakeServer server;
+        server.down = false;
+        PgReconnect gate([&] { return server.connect(); }, "test", milliseconds(4000), milliseconds(8000));
+        gate.attempt();
+        gate.answered();  // no outage: nothing to say
+        gate.lost("no answer from the server within 7 s");
+        CPPUNIT_ASSERT(gate.retry_in() > milliseconds(0));
+        gate.answered();
+        gate.answered();
+        CPPUNIT_ASSERT(gate.retry_in() == milliseconds(0));
+        gate.attempt();  // at once, not 3 s or more later
+        CPPUNIT_ASSERT_EQUAL(2, server.attempts);
+        const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "job store test: answering again after"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(0), occurrences(log, "connected again after"));
     }
 
 private:
