@@ -21,11 +21,14 @@
 //   rows of owners whose heartbeat is older than kHeartbeatTimeout, whose lease ran out, or
 //   that are dead on this host.
 // - Times are the server's clock, so hosts with skewed clocks agree on due and stale.
-// - Every connection has connect_timeout, statement_timeout and lock_timeout, so no call
-//   blocks a request thread for long when the server is gone or a table is locked. A broken
-//   connection leaves the pool; an idle one with input pending (the server's goodbye) is not
-//   reused. New connections go through PgReconnect: during an outage one attempt per backoff
-//   step, the other calls fail at once, one log line when it begins and one when it ends.
+// - Every connection has connect_timeout, statement_timeout and lock_timeout, and every
+//   call a deadline of its own (PgConnection::kAnswerTimeout) for a server that stops
+//   answering without closing the connection, so no call blocks a request thread for long
+//   when the server is gone, frozen or a table is locked. A broken connection leaves the
+//   pool; an idle one with input pending (the server's goodbye) is not reused; a call past
+//   its deadline empties the pool and begins an outage. New connections go through
+//   PgReconnect: during an outage one attempt per backoff step, the other calls fail at
+//   once, one log line when it begins and one when it ends.
 // - Wake-ups (set_wakeup): a PgListener thread LISTENs on kChannel on its own connection,
 //   after proving with a self-NOTIFY probe that notifications arrive; else it logs that
 //   wake-ups fall back to polling.

@@ -14,6 +14,11 @@
 // caller to its polling for the rest of the process's life. A dropped connection is
 // reconnected with backoff; after each connect wake() runs once, since jobs enqueued
 // while nobody listened were announced to no one.
+//
+// Every step is bounded, so the destructor's join is too: a connect by connect_timeout,
+// LISTEN and the probe's NOTIFY by the call deadline, the probe by probe_wait; the sleep
+// on the socket ends on the stop pipe. A server that stops answering leaves the thread
+// asleep there, which costs nothing: the caller's polling goes on (and fails) meanwhile.
 #pragma once
 
 #include "durable/pg_reconnect.hpp"
