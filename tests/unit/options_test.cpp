@@ -40,6 +40,14 @@ std::string parse_error(std::vector<const char*> args, const char* const* env = 
     return std::string();
 }
 
+// The --help text of the host's flags.
+std::string host_help() {
+    HostOptions options;
+    OptionSet set;
+    add_host_options(set, options);
+    return set.help("demo");
+}
+
 }  // namespace
 
 class OptionsTest : public CppUnit::TestFixture {
@@ -262,10 +270,7 @@ public:
     }
 
     void testHelpShowsWorkerPolicyDefaults() {
-        HostOptions options;
-        OptionSet set;
-        add_host_options(set, options);
-        const std::string help = set.help("demo");
+        const std::string help = host_help();
         std::istringstream lines(help);
         bool policy = false, demote = false;
         for (std::string line; std::getline(lines, line);) {
@@ -312,10 +317,7 @@ public:
 
     // The longest flag ("--worker-demote-after DURATION") once pushed its text a column right.
     void testHelpTextsStartInOneColumn() {
-        HostOptions options;
-        OptionSet set;
-        add_host_options(set, options);
-        const std::string help = set.help("demo");
+        const std::string help = host_help();
         std::istringstream lines(help);
         std::size_t column = 0;
         for (std::string line; std::getline(lines, line);) {
