@@ -41,18 +41,22 @@ std::unique_ptr<PgConnection> PgReconnect::attempt() {
         failed(e.what(), true);
         throw;
     }
-    back("connected");
+    back("connected", false);
     return c;
 }
 
-void PgReconnect::answered() { back("answering"); }
+void PgReconnect::answered() { back("answering", true); }
 
-void PgReconnect::back(const char* how) {
+void PgReconnect::back(const char* how, bool only_if_silent) {
     long long outage_ms = -1;
     {
         boost::lock_guard<boost::mutex> lock(mutex_);
+        // A server that refuses new sessions (too many clients, a password changed) still
+        // answers on the old ones: that ends no outage, or each answer would log one end.
+        if (only_if_silent && !silent_) return;
         if (down_) outage_ms = ms_between(down_since_, Clock::now());
         down_ = false;
+        silent_ = false;
     }
     if (outage_ms >= 0) log_info("job store ", shown_, ": ", how, " again after ", outage_ms, " ms");
 }
@@ -69,6 +73,7 @@ void PgReconnect::failed(const std::string& why, bool connect_failed) {
         outage_begins = !down_;
         if (outage_begins) {
             down_ = true;
+            silent_ = !connect_failed;
             down_since_ = Clock::now();
             delay_ = std::chrono::milliseconds(0);
         }

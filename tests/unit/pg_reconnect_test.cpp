@@ -45,6 +45,7 @@ class PgReconnectTest : public CppUnit::TestFixture {
     CPPUNIT_TEST(a_connection_that_stopped_answering_begins_an_outage);
     CPPUNIT_TEST(a_connection_lost_while_backing_off_changes_nothing);
     CPPUNIT_TEST(an_answer_ends_the_outage_without_a_connect);
+    CPPUNIT_TEST(an_answer_does_not_end_an_outage_of_failed_connects);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -180,6 +181,19 @@ public:
         const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "job store test: answering again after"));
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(0), occurrences(log, "connected again after"));
+    }
+
+    void an_answer_does_not_end_an_outage_of_failed_connects() {
+        FakeServer server;
+        PgReconnect gate([&] { return server.connect(); }, "test", milliseconds(4000), milliseconds(8000));
+        CPPUNIT_ASSERT_THROW(gate.attempt(), StoreError);
+        // The old connections answer, new ones are refused: still one outage, still backing off.
+        gate.answered();
+        CPPUNIT_ASSERT(gate.retry_in() > milliseconds(0));
+        CPPUNIT_ASSERT_THROW(gate.attempt(), StoreError);
+        CPPUNIT_ASSERT_EQUAL(1, server.attempts);
+        const std::string log = fcgihost::testing_support::read_file(dir_.file("log"));
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(0), occurrences(log, "again after"));
     }
 
 private:
