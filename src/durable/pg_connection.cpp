@@ -153,6 +153,7 @@ short PgConnection::await(short events, Clock::time_point deadline) {
         const long long left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
         if (left <= 0) return 0;
         pollfd p{PQsocket(conn_), events, 0};
+        if (p.fd < 0) return events;  // already closed: libpq's next call says why, at once
         const int n = poll(&p, 1, static_cast<int>(std::min<long long>(left, INT_MAX)));
         if (n > 0) return p.revents;  // an error or hang-up included: libpq's next read reports it
         if (n < 0 && errno != EINTR) abandon(std::string("cannot wait for the server: ") + std::strerror(errno));
