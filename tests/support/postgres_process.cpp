@@ -55,10 +55,16 @@ PostgresProcess::~PostgresProcess() {
 void PostgresProcess::start() {
     const std::string log = dir_.file("server" + std::to_string(++starts_) + ".log");
     // Durability is not what these tests measure: fsync off keeps them fast on a busy disk.
-    server_ = std::make_unique<ChildProcess>(
+    // In a session of its own (setsid(1) execs in place, so the pid stays the server's): a
+    // frozen server's stopped processes must not be in the test runner's process group,
+    // where the kernel's SIGHUP to an orphaned group with stopped members would reach the
+    // runner and every demo it started.
+    std::vector<std::string> argv = {"/usr/bin/setsid"};
+    const std::vector<std::string> server =
         as_nobody({kBin + "postgres", "-D", dir_.file("data"), "-c", "listen_addresses=", "-c",
-                   "unix_socket_directories=" + dir_.path(), "-c", "fsync=off", "-c", "max_connections=200"}),
-        log);
+                   "unix_socket_directories=" + dir_.path(), "-c", "fsync=off", "-c", "max_connections=200"});
+    argv.insert(argv.end(), server.begin(), server.end());
+    server_ = std::make_unique<ChildProcess>(argv, log);
     wait_ready();
 }
 
