@@ -6,6 +6,7 @@
 # Usage: bench/run.sh BUILD_DIR   (environment: ROUNDS=5 SECONDS_PER_RUN=2)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/nginx_conf.sh"
 build="$(cd "$1" && pwd)"
 rounds="${ROUNDS:-5}"
 secs="${SECONDS_PER_RUN:-2}"
@@ -73,24 +74,11 @@ for keep in off on; do
     add_row "PHP-FPM finish_request+1ms, keep_conn $keep" php /finish.php $keep
 done
 cp /etc/nginx/fastcgi_params "$work/fastcgi_params"
-cat > "$work/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/temp/body;
-    fastcgi_temp_path $work/temp/fastcgi;
-    upstream raw { server unix:$work/raw.sock; keepalive 32; }
+write_nginx_conf "$work" "    upstream raw { server unix:$work/raw.sock; keepalive 32; }
     upstream demo { server unix:$work/demo.sock; keepalive 32; }
     upstream durable { server unix:$work/durable.sock; keepalive 32; }
     upstream php { server unix:$work/php.sock; keepalive 32; }
-$server_blocks
-}
-CONF
-[ "$(id -u)" -eq 0 ] && chown -R nobody:nogroup "$work/temp"
+$server_blocks"
 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
 
 # Everything answers before the clock starts.
