@@ -8,6 +8,7 @@
 # Policies are interleaved within each round; medians over the rounds.
 # Usage: worker_policy.sh BUILD_DIR WORK_DIR ROUNDS SECONDS
 set -euo pipefail
+. "$(dirname "$0")/../nginx_conf.sh"
 build="$(cd "$1" && pwd)"
 work="$(cd "$2" && pwd)"
 rounds="$3"
@@ -39,20 +40,7 @@ for i in "${!policies[@]}"; do
         fastcgi_param REQUEST_URI \$request_uri; fastcgi_keep_conn on; fastcgi_pass app_$p; } }
 "
 done
-cat > "$work/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $work/temp/body;
-    fastcgi_temp_path $work/temp/fastcgi;
-$servers
-}
-CONF
-[ "$(id -u)" -eq 0 ] && chown -R nobody:nogroup "$work/temp"
+write_nginx_conf "$work" "$servers"
 nginx -p "$work" -c "$work/nginx.conf" & pids+=($!)
 
 port_of() { local i; for i in "${!policies[@]}"; do if [ "${policies[$i]}" = "$1" ]; then echo $((port_base + i)); fi; done; }
@@ -107,6 +95,9 @@ for round in $(seq 1 "$rounds"); do
         hogs=()
         echo "$p|jobs_busy|$(( (after - before) * 1000 / (t1 - t0) ))" >> "$results"
         echo "$p|p99_busy|$busy_p99" >> "$results"
+        # The short jobs left over run at full speed now: let them end here, not during the
+        # next policy's windows.
+        settle "$port"
         printf 'worker_policy round %d %-8s %s\n' "$round" "$p" \
             "$(awk -F'|' -v p="$p" '$1 == p { v[$2] = $3 } END { printf "p99 idle %s us, loaded %s us, busy %s us; short jobs/s on a busy machine %s", v["p99_idle"], v["p99_loaded"], v["p99_busy"], v["jobs_busy"] }' "$results")" >&2
     done
