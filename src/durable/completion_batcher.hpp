@@ -8,13 +8,9 @@
 // The caller counts a job completed only from on_commit, after the commit.
 #pragma once
 
+#include "durable/batch_writer.hpp"
 #include "durable/job_store.hpp"
 
-#include <boost/thread/condition_variable.hpp>
-#include <boost/thread/mutex.hpp>
-#include <boost/thread/thread.hpp>
-
-#include <deque>
 #include <functional>
 
 namespace fcgihost {
@@ -32,23 +28,18 @@ public:
     using Committed = std::function<void(const std::vector<DurableJob>& jobs, std::size_t ours)>;
     using Failed = std::function<void(const std::vector<DurableJob>& jobs, const std::string& message)>;
     CompletionBatcher(JobStore& store, JobOwner owner, Committed on_commit, Failed on_error);
-    ~CompletionBatcher();  // commits what was handed over, then joins the writer
+    // The destructor commits what was handed over, then joins the writer.
 
     void submit(DurableJob job);  // never waits for the store
 
 private:
-    void writer_main();
+    void write(std::vector<DurableJob>& batch);
 
     JobStore& store_;
     const JobOwner owner_;
     const Committed on_commit_;
     const Failed on_error_;
-
-    boost::mutex mutex_;
-    boost::condition_variable ready_;  // a job arrived or the writer must exit
-    std::deque<DurableJob> pending_;   // guarded by mutex_
-    bool exit_ = false;                // guarded by mutex_
-    boost::thread writer_;
+    BatchWriter<DurableJob> writer_;  // last: its thread calls write() at once
 };
 
 }  // namespace durable

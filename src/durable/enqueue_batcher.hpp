@@ -3,13 +3,9 @@
 // transaction, so N concurrent enqueues cost one fsync instead of N.
 #pragma once
 
+#include "durable/batch_writer.hpp"
 #include "durable/job_store.hpp"
 
-#include <boost/thread/condition_variable.hpp>
-#include <boost/thread/mutex.hpp>
-#include <boost/thread/thread.hpp>
-
-#include <deque>
 #include <functional>
 #include <future>
 
@@ -23,7 +19,7 @@ public:
 
     // `on_commit` runs on the writer thread after each committed batch.
     EnqueueBatcher(JobStore& store, std::size_t capacity, std::function<void()> on_commit);
-    ~EnqueueBatcher();  // commits what is waiting, then joins the writer
+    // The destructor commits what is waiting, then joins the writer.
 
     // Blocks until committed; full when `capacity` jobs already wait for the writer;
     // store_error (with the store's message) when the batch's transaction failed.
@@ -34,17 +30,12 @@ private:
         NewJob job;
         std::promise<EnqueueResult> result;
     };
-    void writer_main();
+    void write(std::vector<Pending>& batch);
 
     JobStore& store_;
     const std::size_t capacity_;
     const std::function<void()> on_commit_;
-
-    boost::mutex mutex_;
-    boost::condition_variable ready_;  // a job arrived or the writer must exit
-    std::deque<Pending> pending_;      // guarded by mutex_
-    bool exit_ = false;                // guarded by mutex_
-    boost::thread writer_;
+    BatchWriter<Pending> writer_;  // last: its thread calls write() at once
 };
 
 }  // namespace durable
