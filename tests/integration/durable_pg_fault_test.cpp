@@ -175,9 +175,12 @@ public:
         const std::string log = demo->log();
         // One line when the freeze is noticed and one when it is over (the connections that
         // waited through it may answer before any new connect), however many calls failed.
+        // Which call notices first varies: a call on an open connection ("no answer ... 7 s"),
+        // or a new connect that times out first (libpq's "timeout expired" after 5 s; seen
+        // under TSan, where a maintenance call found no idle connection).
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1), occurrences(log, "reconnecting with backoff"));
-        CPPUNIT_ASSERT_MESSAGE(log, log.find("no answer from the server within 7 s; reconnecting with backoff") !=
-                                        std::string::npos);
+        CPPUNIT_ASSERT_MESSAGE(log, log.find("no answer from the server within 7 s") != std::string::npos ||
+                                        log.find("timeout expired") != std::string::npos);
         CPPUNIT_ASSERT_EQUAL_MESSAGE(log, std::size_t(1),
                                      occurrences(log, "connected again after") + occurrences(log, "answering again after"));
         CPPUNIT_ASSERT_EQUAL(0, demo->stop(SIGTERM));
