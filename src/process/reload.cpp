@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <fstream>
 
 extern char** environ;
@@ -226,6 +227,9 @@ bool ReloadController::handed_over() const {
 }
 
 void ReloadController::attempt() {
+    // A failure is logged once this controller can take the next SIGUSR2: whoever reads
+    // "this process serves on" and signals again gets a new attempt, not "ignored".
+    std::function<void()> report_failure;
     try {
         Launch launch;
         build_launch(launch, notify_socket_, generation_);
@@ -288,13 +292,17 @@ void ReloadController::attempt() {
             }
         } else if (outcome == exited) {
             waitpid(pid, &status, 0);
-            log_error("reload failed: successor pid ", pid, " ", exit_text(status),
-                      " before it served; this process serves on");
+            report_failure = [pid, status] {
+                log_error("reload failed: successor pid ", pid, " ", exit_text(status),
+                          " before it served; this process serves on");
+            };
         } else if (outcome == timed_out) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            log_error("reload failed: successor pid ", pid, " was not serving within ", timeout_.count(),
-                      " ms (--reload-timeout); killed it; this process serves on");
+            report_failure = [pid, ms = timeout_.count()] {
+                log_error("reload failed: successor pid ", pid, " was not serving within ", ms,
+                          " ms (--reload-timeout); killed it; this process serves on");
+            };
         } else {
             // Not yet serving, so it has no work to lose: SIGTERM ends it at once.
             kill(pid, SIGTERM);
@@ -302,10 +310,14 @@ void ReloadController::attempt() {
             log_info("reload cancelled by a stop signal: successor pid ", pid, " ", exit_text(status));
         }
     } catch (const std::exception& e) {
-        log_error("reload failed: ", e.what(), "; this process serves on");
+        const std::string what = e.what();
+        report_failure = [what] { log_error("reload failed: ", what, "; this process serves on"); };
     }
-    boost::lock_guard<boost::mutex> lock(mutex_);
-    busy_ = false;
+    {
+        boost::lock_guard<boost::mutex> lock(mutex_);
+        busy_ = false;
+    }
+    if (report_failure) report_failure();
 }
 
 bool write_pid_file(const std::string& path) {
